@@ -1,0 +1,93 @@
+"""The hashing hot path: scan a batch of nonces with one VM, pipelined through the library.
+
+``randomx_calculate_hash_first/next/last`` overlap the Blake2b of the next input with the
+program of the current one; the GIL is released inside every call.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+from dataclasses import dataclass, field
+
+from xminer.randomx.binding import HASH_SIZE, VM
+
+NONCE_OFFSET = 39
+_NONCE = struct.Struct("<I")
+_TAIL = struct.Struct("<Q")
+
+
+@dataclass
+class ScanResult:
+    """What one batch produced: hash count, XOR of hash tails (the benchmark sum) and shares."""
+
+    hashes: int = 0
+    tail_xor: int = 0
+    shares: list[tuple[int, bytes]] = field(default_factory=list)
+
+
+def hash_tail(digest: bytes) -> int:
+    """Bytes 24..31 of a hash as a little-endian uint64: what targets and sums are made of."""
+    return _TAIL.unpack_from(digest, 24)[0]
+
+
+class Scanner:
+    """Scans nonce ranges of one blob on one VM; keeps its own input and output buffers."""
+
+    def __init__(self, vm: VM) -> None:
+        self.vm = vm
+        self._lib = vm._lib
+        self._out = ctypes.create_string_buffer(HASH_SIZE)
+        self._buf = ctypes.create_string_buffer(0)
+        self._size = 0
+
+    def set_blob(self, blob: bytes) -> None:
+        self._buf = ctypes.create_string_buffer(bytes(blob), len(blob))
+        self._size = len(blob)
+
+    def scan(self, start: int, count: int, target: int) -> ScanResult:
+        """Hash nonces start..start+count-1; a share is a hash whose tail is below ``target``."""
+        result = ScanResult()
+        if count <= 0:
+            return result
+        lib, handle, buf, size, out = self._lib, self.vm.handle, self._buf, self._size, self._out
+        pack, unpack = _NONCE.pack_into, _TAIL.unpack_from
+        first, nxt, last = (
+            lib.randomx_calculate_hash_first,
+            lib.randomx_calculate_hash_next,
+            lib.randomx_calculate_hash_last,
+        )
+        pack(buf, NONCE_OFFSET, start & 0xFFFFFFFF)
+        first(handle, buf, size)
+        xor = 0
+        shares = result.shares
+        for nonce in range(start, start + count - 1):
+            pack(buf, NONCE_OFFSET, (nonce + 1) & 0xFFFFFFFF)
+            nxt(handle, buf, size, out)
+            tail = unpack(out, 24)[0]
+            xor ^= tail
+            if tail < target:
+                shares.append((nonce & 0xFFFFFFFF, out.raw))
+        last(handle, out)
+        tail = unpack(out, 24)[0]
+        xor ^= tail
+        if tail < target:
+            shares.append(((start + count - 1) & 0xFFFFFFFF, out.raw))
+        result.hashes = count
+        result.tail_xor = xor
+        return result
+
+    def chained(self, start: int, count: int, running: int) -> int:
+        """XMRig's one-thread benchmark rule: each input's first 8 bytes XORed with the running sum.
+
+        Not pipelined, since every input depends on the hash before it.  Returns the new sum.
+        """
+        lib, handle, buf, size, out = self._lib, self.vm.handle, self._buf, self._size, self._out
+        base = _TAIL.unpack_from(buf, 0)[0]
+        for nonce in range(start, start + count):
+            _TAIL.pack_into(buf, 0, base ^ running)
+            _NONCE.pack_into(buf, NONCE_OFFSET, nonce & 0xFFFFFFFF)
+            lib.randomx_calculate_hash(handle, buf, size, out)
+            running ^= _TAIL.unpack_from(out, 24)[0]
+        _TAIL.pack_into(buf, 0, base)
+        return running
