@@ -1,0 +1,104 @@
+/*
+ * compat.h - one kernel dialect for OpenCL C and CUDA C (the Python side prepends this text
+ * to the kernel sources; no -I paths).  Kernels use only these names for anything that
+ * differs between the two languages.
+ *
+ * Floating point: contraction of a*b+c into FMA is switched off (OpenCL pragma here, nvcc
+ * -fmad=false).  RX_FADD/RX_FMUL/RX_FDIV/RX_FSQRT take a RandomX rounding mode
+ * (0 nearest-even, 1 down, 2 up, 3 toward zero): CUDA has per-operation rounding intrinsics,
+ * OpenCL C has none, so there they map to the exact software emulation in fpround.cl.
+ */
+#ifndef XMINER_COMPAT_H
+#define XMINER_COMPAT_H
+
+#if defined(__OPENCL_VERSION__)
+
+#pragma OPENCL FP_CONTRACT OFF
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+
+typedef ulong u64;
+typedef long i64;
+typedef uint u32;
+typedef int i32;
+typedef uchar u8;
+
+#define KERNEL __kernel
+#define GLOBAL __global
+#define CONST_VAR __constant
+#define DEVFN static inline
+#define GID0 ((u32)get_global_id(0))
+#define MULHI_U64(a, b) mul_hi((u64)(a), (u64)(b))
+#define MULHI_I64(a, b) ((u64)mul_hi((i64)(a), (i64)(b)))
+#define AS_U64(x) as_ulong(x)
+#define AS_F64(x) as_double(x)
+
+#define RX_FADD(a, b, m) fp_add_rm((a), (b), (m))
+#define RX_FMUL(a, b, m) fp_mul_rm((a), (b), (m))
+#define RX_FDIV(a, b, m) fp_div_rm((a), (b), (m))
+#define RX_FSQRT(a, m) fp_sqrt_rm((a), (m))
+
+#elif defined(__CUDACC__) || defined(__CUDACC_RTC__)
+
+typedef unsigned long long u64;
+typedef long long i64;
+typedef unsigned int u32;
+typedef int i32;
+typedef unsigned char u8;
+
+#define KERNEL extern "C" __global__
+#define GLOBAL
+#define CONST_VAR __constant__
+#define DEVFN static __device__ __forceinline__
+#define GID0 ((u32)(blockIdx.x * blockDim.x + threadIdx.x))
+#define MULHI_U64(a, b) __umul64hi((u64)(a), (u64)(b))
+#define MULHI_I64(a, b) ((u64)__mul64hi((i64)(a), (i64)(b)))
+#define AS_U64(x) ((u64)__double_as_longlong(x))
+#define AS_F64(x) __longlong_as_double((i64)(x))
+
+DEVFN double cuda_fadd(double a, double b, u32 m) {
+    switch (m) {
+    case 1: return __dadd_rd(a, b);
+    case 2: return __dadd_ru(a, b);
+    case 3: return __dadd_rz(a, b);
+    default: return __dadd_rn(a, b);
+    }
+}
+DEVFN double cuda_fmul(double a, double b, u32 m) {
+    switch (m) {
+    case 1: return __dmul_rd(a, b);
+    case 2: return __dmul_ru(a, b);
+    case 3: return __dmul_rz(a, b);
+    default: return __dmul_rn(a, b);
+    }
+}
+DEVFN double cuda_fdiv(double a, double b, u32 m) {
+    switch (m) {
+    case 1: return __ddiv_rd(a, b);
+    case 2: return __ddiv_ru(a, b);
+    case 3: return __ddiv_rz(a, b);
+    default: return __ddiv_rn(a, b);
+    }
+}
+DEVFN double cuda_fsqrt(double a, u32 m) {
+    switch (m) {
+    case 1: return __dsqrt_rd(a);
+    case 2: return __dsqrt_ru(a);
+    case 3: return __dsqrt_rz(a);
+    default: return __dsqrt_rn(a);
+    }
+}
+#define RX_FADD(a, b, m) cuda_fadd((a), (b), (m))
+#define RX_FMUL(a, b, m) cuda_fmul((a), (b), (m))
+#define RX_FDIV(a, b, m) cuda_fdiv((a), (b), (m))
+#define RX_FSQRT(a, m) cuda_fsqrt((a), (m))
+
+#else
+#error "compat.h: compile as OpenCL C or CUDA C"
+#endif
+
+/* Rotations by a variable count (masked to 6 bits); shift-or form, valid for a count of 0. */
+#define ROTL64(x, n) (((u64)(x) << ((n) & 63)) | ((u64)(x) >> ((64 - ((n) & 63)) & 63)))
+#define ROTR64(x, n) (((u64)(x) >> ((n) & 63)) | ((u64)(x) << ((64 - ((n) & 63)) & 63)))
+#define ROTL32(x, n) (((u32)(x) << (n)) | ((u32)(x) >> (32 - (n))))
+
+#endif /* XMINER_COMPAT_H */

@@ -1,0 +1,1 @@
+"""Hashing backends (CPU through librandomx; OpenCL and CUDA kernels in kernels/)."""
