@@ -86,9 +86,7 @@ INFO = {
     IXOR_C9: InstrInfo(IXOR_C9, (XOR_RI,), src_op=-1),
     IMULH_R: InstrInfo(IMULH_R, (MOV_RR, MUL_R_OP, MOV_RR), 1, 0, 1),
     ISMULH_R: InstrInfo(ISMULH_R, (MOV_RR, IMUL_R_OP, MOV_RR), 1, 0, 1),
-    IMUL_RCP: InstrInfo(
-        IMUL_RCP, (MOV_RI64, MacroOp(4, 3, P1, dependent=True)), 1, 1, -1
-    ),
+    IMUL_RCP: InstrInfo(IMUL_RCP, (MOV_RI64, MacroOp(4, 3, P1, dependent=True)), 1, 1, -1),
     NOP: InstrInfo(NOP, ()),
 }
 
@@ -319,9 +317,7 @@ def generate_program(gen: BlakeGenerator) -> Program:
     saturated = False
     decode_cycle = 0
     while (
-        decode_cycle < SUPERSCALAR_LATENCY
-        and not saturated
-        and len(program) < SUPERSCALAR_MAX_SIZE
+        decode_cycle < SUPERSCALAR_LATENCY and not saturated and len(program) < SUPERSCALAR_MAX_SIZE
     ):
         group = _next_group(current.info.type, decode_cycle, mul_count, gen)
         slots = DECODE_GROUPS[group]
@@ -491,12 +487,9 @@ def pack_programs(programs: list[Program]) -> list[int]:
         base = p * PROGRAM_STRIDE_WORDS
         words[base] = len(program.instructions) | program.address_register << 16
         for i, ins in enumerate(program.instructions):
-            operand = (
-                reciprocal(ins.imm32) if ins.type == IMUL_RCP else _sign_extend32(ins.imm32)
-            )
+            operand = reciprocal(ins.imm32) if ins.type == IMUL_RCP else _sign_extend32(ins.imm32)
             words[base + 2 + 2 * i] = (
-                ins.type | ins.dst << 8 | ins.src << 16 | ins.shift << 24
-                | (ins.imm32 & 63) << 32
+                ins.type | ins.dst << 8 | ins.src << 16 | ins.shift << 24 | (ins.imm32 & 63) << 32
             )
             words[base + 3 + 2 * i] = operand
     return words

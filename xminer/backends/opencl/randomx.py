@@ -324,9 +324,7 @@ def _init_dataset_threaded(dataset: Dataset, cache: Cache, items: int) -> None:
     workers = max(1, os.cpu_count() or 1)
     step = -(-items // workers)
     threads = [
-        threading.Thread(
-            target=dataset.init_items, args=(cache, start, min(step, items - start))
-        )
+        threading.Thread(target=dataset.init_items, args=(cache, start, min(step, items - start)))
         for start in range(0, items, step)
     ]
     for t in threads:

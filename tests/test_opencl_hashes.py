@@ -1,0 +1,108 @@
+"""Full RandomX hashes on the OpenCL device (PoCL, light mode) against the library."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from xminer.randomx import VM, Cache, Flags, Scanner, recommended_flags
+
+pytestmark = pytest.mark.opencl
+
+LOREM = b"Lorem ipsum dolor sit amet"
+SED_DO = b"sed do eiusmod tempor incididunt ut labore et dolore magna aliqua"
+HEX_INPUT = bytes.fromhex(
+    "0b0b98bea7e805e0010a2126d287a2a0cc833d312cb786385a7c2f9de69d25537f584a9bc9977b"
+    "00000000666fd8753bf61a8631f12984e3fd44f4014eca629276817b56f32e9b68bd82f416"
+)
+# Official RandomX test vectors (tests/tests.cpp of tevador/RandomX, tests a-e).
+OFFICIAL_VECTORS = {
+    b"test key 000": [
+        (b"This is a test", "639183aae1bf4c9a35884cb46b09cad9175f04efd7684e7262a0ac1c2f0b4e3f"),
+        (LOREM, "300a0adb47603dedb42228ccb2b211104f4da45af709cd7547cd049e9489c969"),
+        (SED_DO, "c36d4ed4191e617309867ed66a443be4075014e2b061bcdaf9ce7b721d2b77a8"),
+    ],
+    b"test key 001": [
+        (SED_DO, "e9ff4503201c0c2cca26d285c93ae883f9b1d30c9eb240b820756f2d5a7905fc"),
+        (HEX_INPUT, "c56414121acda1713c2f2a819d8ae38aed7c80c35c2a769298d34f03833cd5f1"),
+    ],
+}  # fmt: skip
+
+FLAGS = recommended_flags() & ~Flags.LARGE_PAGES
+
+
+class LibraryHasher:
+    """CPU reference: librandomx in light mode, one cache per key."""
+
+    def __init__(self, key: bytes) -> None:
+        self.cache = Cache(FLAGS)
+        self.cache.init(key)
+        self.vm = VM(FLAGS, self.cache, None)
+
+    def hash(self, data: bytes) -> bytes:
+        return self.vm.hash(data)
+
+    def close(self) -> None:
+        self.vm.destroy()
+        self.cache.release()
+
+
+@pytest.mark.parametrize("key", list(OFFICIAL_VECTORS))
+def test_official_vectors(light_rx: Any, key: bytes) -> None:
+    light_rx.set_key(key)
+    inputs = [data for data, _ in OFFICIAL_VECTORS[key]]
+    got = light_rx.hash_inputs(inputs)
+    assert [h.hex() for h in got] == [want for _, want in OFFICIAL_VECTORS[key]]
+
+
+def test_random_pairs_match_library(light_rx: Any) -> None:
+    """64 random (key, input) pairs: 4 random keys (0-60 bytes) x 16 inputs (0-300 bytes)."""
+    rng = random.Random(2024)
+    for _ in range(4):
+        key = rng.randbytes(rng.choice([0, 1, 32, 60, rng.randrange(61)]))
+        inputs = [rng.randbytes(rng.randrange(0, 300)) for _ in range(16)]
+        light_rx.set_key(key)
+        got = light_rx.hash_inputs(inputs)
+        ref = LibraryHasher(key)
+        try:
+            expected = [ref.hash(x) for x in inputs]
+        finally:
+            ref.close()
+        assert got == expected, key.hex()
+
+
+def test_benchmark_batch_tail_xor(light_rx: Any) -> None:
+    """Benchmark rule: blob of 112 zero bytes, key of 32 zero bytes, nonces 0..N-1."""
+    key, blob, count = bytes(32), bytes(112), 16
+    light_rx.set_key(key)
+    hashes, tail_xor, shares = light_rx.hash_batch(blob, 0, count, 2**64 // 4)
+    ref = LibraryHasher(key)
+    try:
+        scanner = Scanner(ref.vm)
+        scanner.set_blob(blob)
+        expected = scanner.scan(0, count, 2**64 // 4)
+    finally:
+        ref.close()
+    assert hashes == count
+    assert tail_xor == expected.tail_xor
+    assert shares == expected.shares
+
+
+def test_nonce_wraps_and_target(light_rx: Any) -> None:
+    """Nonces wrap at 2^32 and shares are exactly the hashes with tail < target."""
+    key, blob = b"wrap key", bytes(range(76))
+    light_rx.set_key(key)
+    digests = light_rx.hash_nonces(blob, 0xFFFFFFFE, 4)
+    ref = LibraryHasher(key)
+    try:
+        for i, digest in enumerate(digests):
+            nonce = (0xFFFFFFFE + i) & 0xFFFFFFFF
+            data = blob[:39] + nonce.to_bytes(4, "little") + blob[43:]
+            assert digest == ref.hash(data)
+    finally:
+        ref.close()
+    tails = sorted(int.from_bytes(d[24:32], "little") for d in digests)
+    _, _, shares = light_rx.hash_batch(blob, 0xFFFFFFFE, 4, tails[2])
+    assert len(shares) == 2
