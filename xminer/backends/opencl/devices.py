@@ -113,5 +113,5 @@ def device_listing() -> str:
 def default_thread(device: DeviceInfo) -> ThreadConfig:
     """A conservative thread entry: intensity from compute units and a quarter of the memory."""
     by_memory = max(1, (device.global_mem // 4) // (SCRATCHPAD_BYTES + 8192))
-    by_units = max(1, device.compute_units * (1 if device.type == "CPU" else 8))
+    by_units = max(1, device.compute_units * (1 if "CPU" in device.type else 8))
     return ThreadConfig(device=device.key, intensity=int(min(by_memory, by_units)), worksize=1)

@@ -39,6 +39,7 @@ DECODED_WORDS = 4 * 256
 SCRATCHPAD_BYTES = 2 * 1024 * 1024
 NONCE_OFFSET = 39
 MAX_DATASET_CHUNKS = 4
+MAX_CHUNK_BYTES = 1 << 30  # PoCL's max allocation can be as low as 1 GiB
 
 
 def binary_cache_dir() -> Path:
@@ -171,21 +172,33 @@ class OpenCLRandomX:
         self._ss_programs = self._dummy
 
     # -- key ---------------------------------------------------------------------------------
-    def set_key(self, key: bytes) -> None:
-        """Prepare the cache (light) or dataset (fast) of a key; no-op when unchanged."""
+    def set_key(
+        self, key: bytes, cache: Cache | None = None, dataset: Dataset | None = None
+    ) -> None:
+        """Prepare the cache (light) or dataset (fast) of a key; no-op when unchanged.
+
+        An initialised library ``cache`` for the same key (and, in fast mode, a ``dataset``
+        built from it) is uploaded as it is instead of being rebuilt here.
+        """
         key = bytes(key)
         if key == self.key:
             return
+        if cache is not None and cache.key != key:
+            raise ValueError("cache was initialised for another key")
+        self.key = None
         flags = recommended_flags() & ~Flags.LARGE_PAGES
-        cache = Cache(flags)
-        try:
+        own_cache = cache is None
+        if cache is None:
+            cache = Cache(flags)
             cache.init(key)
+        try:
             if self.mode == "light":
                 self._upload_light(cache, key)
             else:
-                self._upload_fast(cache, flags)
+                self._upload_fast(cache, dataset, flags)
         finally:
-            cache.release()
+            if own_cache:
+                cache.release()
         self.key = key
 
     def _upload(self, address: int, size: int) -> Any:
@@ -194,7 +207,13 @@ class OpenCLRandomX:
         cl.enqueue_copy(self.ck.queue, buf, host)
         return buf
 
+    def _release_dataset(self) -> None:
+        for buf in self._chunks:
+            buf.release()
+        self._chunks = []
+
     def _upload_light(self, cache: Cache, key: bytes) -> None:
+        self._release_dataset()
         programs = superscalar.pack_programs(superscalar.generate_programs(key))
         ss = np.array(programs, dtype=np.uint64)
         self._chunks = [self._upload(cache_memory_address(cache), CACHE_SIZE)]
@@ -203,15 +222,18 @@ class OpenCLRandomX:
         )
         self.ck.queue.finish()
 
-    def _upload_fast(self, cache: Cache, flags: Flags) -> None:
+    def _upload_fast(self, cache: Cache, dataset: Dataset | None, flags: Flags) -> None:
         items = dataset_item_count()
-        per_chunk = self.ck.device_info.max_alloc // DATASET_ITEM_SIZE
+        per_chunk = min(self.ck.device_info.max_alloc, MAX_CHUNK_BYTES) // DATASET_ITEM_SIZE
         if -(-items // per_chunk) > MAX_DATASET_CHUNKS:
             raise RuntimeError("device max allocation too small for a 4-chunk dataset")
-        self._chunks = []
-        dataset = Dataset(flags)
+        self._release_dataset()
+        own_dataset = dataset is None
+        if dataset is None:
+            dataset = Dataset(flags)
         try:
-            _init_dataset_threaded(dataset, cache, items)
+            if own_dataset:
+                _init_dataset_threaded(dataset, cache, items)
             base = dataset.memory()
             for start in range(0, items, per_chunk):
                 count = min(per_chunk, items - start)
@@ -220,7 +242,8 @@ class OpenCLRandomX:
                 )
             self.ck.queue.finish()
         finally:
-            dataset.release()
+            if own_dataset:
+                dataset.release()
         self._chunk_items = per_chunk
         self._ss_programs = self._dummy
 
@@ -313,9 +336,7 @@ class OpenCLRandomX:
     def close(self) -> None:
         for buf in (self._state, self._scratchpads, self._programs, self._decoded, self._hashes):
             buf.release()
-        for buf in self._chunks:
-            buf.release()
-        self._chunks = []
+        self._release_dataset()
         self.key = None
 
 
