@@ -48,22 +48,42 @@ class CpuMask(click.ParamType):
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name=APP_NAME)
 @click.option("-t", "--threads", type=click.IntRange(1, 1024), help="number of CPU threads")
-@click.option("--cpu-max-threads-hint", type=click.IntRange(1, 100), default=100,
-              help="maximum CPU threads as a percentage of the logical CPUs")
+@click.option(
+    "--cpu-max-threads-hint",
+    type=click.IntRange(1, 100),
+    default=100,
+    help="maximum CPU threads as a percentage of the logical CPUs",
+)
 @click.option("--cpu-affinity", type=CpuMask(), help="pin threads to CPUs, mask 0x3 = CPUs 0 and 1")
 @click.option("--cpu-priority", type=click.IntRange(0, 5), help="thread priority, 0 idle .. 5")
 @click.option("--no-cpu", is_flag=True, help="disable the CPU backend")
 @click.option("--opencl", is_flag=True, help="enable the OpenCL backend")
 @click.option("--cuda", is_flag=True, help="enable the CUDA backend")
-@click.option("--randomx-mode", type=click.Choice(["auto", "fast", "light"]), default="auto",
-              help="fast: 2 GiB dataset, light: 256 MiB cache only")
-@click.option("--randomx-init", type=click.IntRange(-1, 1024), default=-1,
-              help="threads that build the dataset (-1 = all)")
+@click.option(
+    "--randomx-mode",
+    type=click.Choice(["auto", "fast", "light"]),
+    default="auto",
+    help="fast: 2 GiB dataset, light: 256 MiB cache only",
+)
+@click.option(
+    "--randomx-init",
+    type=click.IntRange(-1, 1024),
+    default=-1,
+    help="threads that build the dataset (-1 = all)",
+)
 @click.option("--huge-pages/--no-huge-pages", default=True, help="use huge pages")
-@click.option("--bench", "bench_size", type=BenchSize(),
-              help="offline benchmark: 250K, 500K, 1M..10M, or a count such as 2000")
-@click.option("--print-time", type=click.IntRange(0, 3600), default=60,
-              help="print the hashrate every N seconds (0 = never)")
+@click.option(
+    "--bench",
+    "bench_size",
+    type=BenchSize(),
+    help="offline benchmark: 250K, 500K, 1M..10M, or a count such as 2000",
+)
+@click.option(
+    "--print-time",
+    type=click.IntRange(0, 3600),
+    default=60,
+    help="print the hashrate every N seconds (0 = never)",
+)
 @click.option("--no-color", is_flag=True, help="no colours in the console")
 @click.option("--verbose", is_flag=True, help="more detail in the log")
 @click.option("-l", "--log-file", type=click.Path(dir_okay=False), help="also log to FILE")
@@ -73,8 +93,11 @@ class CpuMask(click.ParamType):
 @click.option("--http-no-restricted", is_flag=True, help="allow config changes and control")
 def command(**opts: Any) -> None:
     """xminer: a RandomX miner with XMRig's options, benchmark and HTTP API."""
-    setup_logging(color=False if opts["no_color"] else None, verbose=opts["verbose"],
-                  log_file=opts["log_file"])
+    setup_logging(
+        color=False if opts["no_color"] else None,
+        verbose=opts["verbose"],
+        log_file=opts["log_file"],
+    )
     settings = settings_from_options(opts)
     source = BenchmarkSource(settings.bench_size) if settings.bench_size else None
     if source is None:
@@ -85,8 +108,9 @@ def command(**opts: Any) -> None:
 
 
 def settings_from_options(opts: dict[str, Any]) -> MinerSettings:
-    threads = plan_threads(cpu_info(), opts["threads"], opts["cpu_max_threads_hint"],
-                           opts["cpu_affinity"])
+    threads = plan_threads(
+        cpu_info(), opts["threads"], opts["cpu_max_threads_hint"], opts["cpu_affinity"]
+    )
     return MinerSettings(
         cpu_enabled=not opts["no_cpu"],
         cpu_threads=threads,

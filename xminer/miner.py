@@ -8,6 +8,7 @@ is marshalled back onto the loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import threading
@@ -83,6 +84,7 @@ class Miner:
         self._bench_done = 0
         self._bench_started = 0.0
         self.hooks_on_stop: list[Callable[[], Awaitable[None]]] = []
+        self._tasks: set[asyncio.Future[None]] = set()
         self.stopped = False  # json_rpc "stop": backends down until "start"
 
     # ---- backends ---------------------------------------------------------------------
@@ -161,7 +163,7 @@ class Miner:
 
     # ---- jobs ----------------------------------------------------------------------------
     async def set_job(self, job: Job) -> None:
-        """A new job from the work source: rebuild the dataset if the seed changed, then hand out."""
+        """A new job: rebuild the dataset if the seed changed, then hand it to the workers."""
         async with self._job_lock:
             if job.seed_hash != self.rx.seed:
                 self.slot.set(None)
@@ -212,8 +214,36 @@ class Miner:
                 self.loop.call_soon_threadsafe(self._on_share, share)
 
     def _on_share(self, share: Result) -> None:
+        """Every share is checked before it leaves: stale ones dropped, others re-hashed."""
+        results = self.state.results
+        if self.job is None or share.job.job_id != self.job.job_id:
+            results.stale += 1
+            log.info("dropped a share of replaced job %s", share.job.job_id)
+            return
+        if share.backend != "cpu" and not self.verify_share(share):
+            return
         if self.source is not None:
-            asyncio.ensure_future(self.source.submit(share))
+            task = asyncio.ensure_future(self.source.submit(share))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def verify_share(self, share: Result) -> bool:
+        """Hash a GPU result again with the CPU library; a mismatch is a hardware error."""
+        if share.job.seed_hash != self.rx.seed:
+            self.state.results.stale += 1
+            return False
+        digest = self.rx.verify_hash(share.job.blob_with_nonce(share.nonce))
+        tail = int.from_bytes(digest[24:32], "little")
+        if digest != share.hash or tail >= share.job.target:
+            self.state.backend(share.backend).hw_errors += 1
+            self.state.results.invalid += 1
+            logging.getLogger(f"xminer.{share.backend}").error(
+                "hardware error: nonce %08x of job %s does not verify on the CPU",
+                share.nonce,
+                share.job.job_id,
+            )
+            return False
+        return True
 
     def _bench_batch(self, job: Job, result: ScanResult) -> None:
         with self._bench_lock:
@@ -238,13 +268,12 @@ class Miner:
         )
         match = v.matches(value)
         if match is None:
-            bench_log.info("no reference sum for %s (%s rule)", bench.size_name(job.bench_size), v.rule)
+            name = bench.size_name(job.bench_size)
+            bench_log.info("no reference sum for %s (%s rule)", name, v.rule)
         elif match:
             bench_log.info("hash sum matches the reference %016X (%s rule)", v.reference, v.rule)
         else:
-            bench_log.error(
-                "hash sum MISMATCH: expected %016X (%s rule)", v.reference or 0, v.rule
-            )
+            bench_log.error("hash sum MISMATCH: expected %016X (%s rule)", v.reference or 0, v.rule)
             self.exit_code = 1
         self.shutdown()
 
@@ -259,10 +288,8 @@ class Miner:
             self.shutdown()
 
         for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, on_signal, sig.name)
-            except (NotImplementedError, RuntimeError):
-                pass
 
     def reserve_huge_pages(self) -> None:
         if not self.settings.huge_pages:

@@ -88,9 +88,9 @@ class CpuBackend(Backend):
         return None
 
     def make_workers(self) -> list[Worker]:
-        state = self.ctx.state
+        new_counter = self.ctx.state.new_counter
         return [
-            CpuWorker(self, ThreadInfo(i, state.new_counter(), t.affinity, t.intensity), self.priority)
+            CpuWorker(self, ThreadInfo(i, new_counter(), t.affinity, t.intensity), self.priority)
             for i, t in enumerate(self.plan)
         ]
 
