@@ -37,6 +37,11 @@ class HashCounter:
             while len(self._samples) > 2 and self._samples[1][0] < horizon:
                 self._samples.popleft()
 
+    def latest(self) -> tuple[float, int]:
+        """(timestamp, total) of the newest sample; (0, 0) before the first."""
+        with self._lock:
+            return self._samples[-1] if self._samples else (0.0, 0)
+
     def rate(self, window: float) -> float | None:
         now = self._clock()
         with self._lock:
