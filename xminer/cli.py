@@ -102,8 +102,8 @@ def command(**opts: Any) -> None:
     source = BenchmarkSource(settings.bench_size) if settings.bench_size else None
     if source is None:
         raise click.UsageError("no work source: give --bench=SIZE (pools come with -o)")
-    log.info("%s %s, RandomX library %s", APP_NAME, __version__, _library())
     miner = Miner(settings, source)
+    miner.banner_extra.append(("POOL #1", f"{bench.BENCH_POOL} algo rx/0"))
     sys.exit(asyncio.run(miner.run()))
 
 
@@ -122,13 +122,8 @@ def settings_from_options(opts: dict[str, Any]) -> MinerSettings:
         huge_pages=opts["huge_pages"],
         print_time=opts["print_time"],
         bench_size=opts["bench_size"] or 0,
+        color=False if opts["no_color"] else None,
     )
-
-
-def _library() -> str:
-    from xminer.randomx.binding import library_path
-
-    return library_path()
 
 
 def one_line_error(exc: click.ClickException) -> str:

@@ -45,6 +45,7 @@ class MinerSettings:
     huge_pages: bool = True
     print_time: int = 60
     bench_size: int = 0
+    color: bool | None = None  # None: colours when stdout is a terminal
     backend_options: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
@@ -84,6 +85,7 @@ class Miner:
         self._bench_done = 0
         self._bench_started = 0.0
         self.hooks_on_stop: list[Callable[[], Awaitable[None]]] = []
+        self.banner_extra: list[tuple[str, str]] = []  # e.g. ("POOL #1", ...), ("HTTP API", ...)
         self._tasks: set[asyncio.Future[None]] = set()
         self.stopped = False  # json_rpc "stop": backends down until "start"
 
@@ -291,14 +293,25 @@ class Miner:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, on_signal, sig.name)
 
-    def reserve_huge_pages(self) -> None:
+    def reserve_huge_pages(self) -> str:
+        """Reserve what the dataset, cache and scratchpads need; the banner's HUGE PAGES text."""
         if not self.settings.huge_pages:
-            rx_log.info("huge pages disabled (--no-huge-pages)")
-            return
+            return "disabled (--no-huge-pages)"
         needed = hugepages.pages_needed(self.rx.fast, max(1, self.total_threads))
         report = hugepages.ensure(needed)
         self.state.dataset.huge_pages = (min(report.free_after, needed), needed)
-        rx_log.info("huge pages: %s (%d needed)", report.message, needed)
+        return f"{report.message} ({needed} needed)"
+
+    def print_banner(self, huge_pages: str) -> None:
+        import sys
+
+        from xminer.console.banner import banner_rows, print_banner
+        from xminer.randomx.binding import library_path
+
+        extra = list(self.banner_extra)
+        extra.append(("COMMANDS", "hashrate, pause, resume, results, connection"))
+        color = self.settings.color if self.settings.color is not None else sys.stdout.isatty()
+        print_banner(banner_rows(library_path(), huge_pages, extra), color)
 
     async def _print_speed(self) -> None:
         interval = self.settings.print_time
@@ -317,7 +330,7 @@ class Miner:
         if not self.backends:
             log.error("no backend can run: enable one with --cpu, --opencl or --cuda")
             return 1
-        self.reserve_huge_pages()
+        self.print_banner(self.reserve_huge_pages())
         for backend in self.backends.values():
             for line in backend.describe():
                 logging.getLogger(f"xminer.{backend.name}").info("%s", line)

@@ -95,15 +95,10 @@ class CpuBackend(Backend):
         ]
 
     def describe(self) -> list[str]:
-        info = cpu_info()
-        flags = self.ctx.rx.flags
+        affinity = [t.affinity for t in self.plan]
         return [
-            f"{info.brand} ({info.packages}) {'x64' if info.arch == 'x86_64' else info.arch} "
-            f"{'AES' if info.aes else '-aes'} {'AVX2' if info.avx2 else '-avx2'}",
-            f"L2:{info.l2 / 2**20:.1f} MB L3:{info.l3 / 2**20:.1f} MB "
-            f"{info.cores}C/{info.threads}T NUMA:{info.nodes}",
-            f"threads: {len(self.plan)}, affinity "
-            f"{[t.affinity for t in self.plan]}, RandomX flags {flag_names(flags)}",
+            f"use profile rx ({len(self.plan)} threads) scratchpad 2048 KB, "
+            f"affinity {affinity}, RandomX flags {flag_names(self.ctx.rx.flags)}"
         ]
 
     def api_fields(self) -> dict[str, object]:
