@@ -77,17 +77,30 @@ class Scanner:
         result.tail_xor = xor
         return result
 
-    def chained(self, start: int, count: int, running: int) -> int:
-        """XMRig's one-thread benchmark rule: each input's first 8 bytes XORed with the running sum.
+    def chained(self, start: int, count: int, chain: ChainState) -> None:
+        """XMRig's one-thread benchmark rule, so that one thread's sum cannot come from many.
 
-        Not pipelined, since every input depends on the hash before it.  Returns the new sum.
+        XMRig XORs the running sum into the blob's first 8 bytes before every hash, on a blob
+        that keeps those changes, and pipelines its hashes: input k therefore carries
+        ``base ^ S_0 ^ ... ^ S_(k-1)`` where ``S_i`` is the sum of the tails of hashes 0..i-1.
+        Not pipelined here, since every input depends on the hashes before it.
         """
         lib, handle, buf, size, out = self._lib, self.vm.handle, self._buf, self._size, self._out
         base = _TAIL.unpack_from(buf, 0)[0]
+        folded, total = chain.folded, chain.total
         for nonce in range(start, start + count):
-            _TAIL.pack_into(buf, 0, base ^ running)
+            _TAIL.pack_into(buf, 0, base ^ folded)
             _NONCE.pack_into(buf, NONCE_OFFSET, nonce & 0xFFFFFFFF)
             lib.randomx_calculate_hash(handle, buf, size, out)
-            running ^= _TAIL.unpack_from(out, 24)[0]
+            folded ^= total
+            total ^= _TAIL.unpack_from(out, 24)[0]
         _TAIL.pack_into(buf, 0, base)
-        return running
+        chain.folded, chain.total = folded, total
+
+
+@dataclass
+class ChainState:
+    """Running values of the one-thread benchmark chain: the sum and the XOR of past sums."""
+
+    total: int = 0
+    folded: int = 0

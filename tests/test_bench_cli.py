@@ -1,0 +1,81 @@
+"""The offline benchmark end to end, and clean exits on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def xminer(*args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "xminer", "--no-color", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+
+
+def wait_for(proc: subprocess.Popen[str], pattern: str, timeout: float) -> list[str]:
+    """Read lines until one matches; fail with the output so far."""
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if re.search(pattern, line):
+            return lines
+    raise AssertionError(f"no {pattern!r} in:\n{''.join(lines)}")
+
+
+def test_light_bench_prints_sum_without_reference() -> None:
+    proc = xminer("--bench=300", "--randomx-mode=light", "-t", "2")
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out
+    assert re.search(
+        r"benchmark finished in [\d.]+ seconds \([\d.]+ h/s\) hash sum = [0-9A-F]{16}", out
+    )
+    assert "no reference sum for 300" in out
+
+
+@pytest.mark.slow
+def test_bench_10k_two_threads_matches_reference() -> None:
+    proc = xminer("--bench=10K", "-t", "2", "--randomx-mode=fast")
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out
+    assert "hash sum = 4A597463865ACF0E" in out
+    assert "matches the reference 4A597463865ACF0E" in out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_during_dataset_init_exits_zero(sig: signal.Signals) -> None:
+    proc = xminer("--bench=10K", "-t", "2", "--randomx-mode=fast", "--no-huge-pages")
+    wait_for(proc, r"init dataset", 60)
+    time.sleep(2)  # inside the 2 GiB build
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0, out
+    assert "dataset initialisation interrupted" in out
+
+
+def test_sigint_while_hashing_exits_zero() -> None:
+    proc = xminer("--bench=1M", "-t", "2", "--randomx-mode=light", "--print-time=1")
+    wait_for(proc, r"speed 10s/60s/15m", 60)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0, out
+    assert "SIGINT received" in out

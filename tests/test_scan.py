@@ -1,0 +1,86 @@
+"""The pipelined batch scan equals one-hash-at-a-time results."""
+
+from __future__ import annotations
+
+import random
+import struct
+from collections.abc import Iterator
+
+import pytest
+
+from xminer.randomx import VM, Cache, Flags, Scanner, hash_tail, recommended_flags
+from xminer.randomx.scan import ChainState
+
+KEY = b"scan test key"
+
+
+@pytest.fixture(scope="module")
+def vm() -> Iterator[VM]:
+    flags = recommended_flags() & ~Flags.LARGE_PAGES
+    cache = Cache(flags)
+    cache.init(KEY)
+    machine = VM(flags, cache, None)
+    yield machine
+    machine.destroy()
+    cache.release()
+
+
+def with_nonce(blob: bytes, nonce: int) -> bytes:
+    b = bytearray(blob)
+    struct.pack_into("<I", b, 39, nonce & 0xFFFFFFFF)
+    return bytes(b)
+
+
+def reference(vm: VM, blob: bytes, start: int, count: int) -> list[tuple[int, bytes]]:
+    return [(n & 0xFFFFFFFF, vm.hash(with_nonce(blob, n))) for n in range(start, start + count)]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_batch_equals_single_hashes(vm: VM, seed: int) -> None:
+    rng = random.Random(seed)
+    blob = rng.randbytes(rng.choice([76, 80, 112]))
+    start = rng.choice([0, rng.randrange(2**32 - 16), 2**32 - 3])  # includes a wrap
+    count = rng.randint(1, 9)
+    singles = reference(vm, blob, start, count)
+    tails = [hash_tail(h) for _, h in singles]
+    # a target that makes the first and the last nonce of the batch shares
+    target = max(tails[0], tails[-1]) + 1
+    scanner = Scanner(vm)
+    scanner.set_blob(blob)
+    result = scanner.scan(start, count, target)
+    assert result.hashes == count
+    expected_xor = 0
+    for t in tails:
+        expected_xor ^= t
+    assert result.tail_xor == expected_xor
+    assert result.shares == [(n, h) for n, h in singles if hash_tail(h) < target]
+    assert result.shares[0][0] == start & 0xFFFFFFFF
+    assert result.shares[-1][0] == (start + count - 1) & 0xFFFFFFFF
+
+
+def test_batch_of_one_and_nothing(vm: VM) -> None:
+    scanner = Scanner(vm)
+    scanner.set_blob(bytes(76))
+    ((_nonce, digest),) = reference(vm, bytes(76), 7, 1)
+    result = scanner.scan(7, 1, 2**64)
+    assert result.shares == [(7, digest)]
+    assert scanner.scan(7, 0, 2**64).hashes == 0
+    assert scanner.scan(7, 1, 0).shares == []
+
+
+def test_chained_rule_matches_its_definition(vm: VM) -> None:
+    """XMRig's one-thread rule: input k carries base ^ S_0 ^ ... ^ S_(k-1)."""
+    blob = bytes(112)
+    sums, folded, total = [], 0, 0
+    for n in range(5):
+        data = bytearray(with_nonce(blob, n))
+        struct.pack_into("<Q", data, 0, folded)
+        folded ^= total
+        total ^= hash_tail(vm.hash(bytes(data)))
+        sums.append(total)
+    scanner = Scanner(vm)
+    scanner.set_blob(blob)
+    chain = ChainState()
+    scanner.chained(0, 2, chain)
+    scanner.chained(2, 3, chain)  # across batches
+    assert chain.total == sums[-1]

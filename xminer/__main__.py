@@ -1,0 +1,3 @@
+from xminer.cli import main
+
+main()

@@ -1,0 +1,164 @@
+"""The common interface of every compute backend and the worker loop they share.
+
+A backend owns worker threads.  Each worker takes nonce batches of the current job from the
+shared ``JobSlot`` (so nonces never overlap across threads or backends), hashes them under the
+RandomX context's read lock, and reports every batch to the ``ResultSink`` (the miner), which
+counts hashes, sums benchmarks and checks shares on the CPU.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from xminer.job import Job, JobSlot
+from xminer.randomx.context import RandomXContext
+from xminer.randomx.scan import ScanResult
+from xminer.state import BackendStats, HashCounter, SharedState, ThreadInfo
+
+log = logging.getLogger("xminer.backends")
+
+
+class ResultSink(Protocol):
+    def batch_done(self, backend: str, job: Job, result: ScanResult) -> None: ...
+
+
+@dataclass
+class BackendContext:
+    """What the miner hands to every backend."""
+
+    state: SharedState
+    rx: RandomXContext
+    slot: JobSlot
+    sink: ResultSink
+
+
+class Worker(abc.ABC):
+    """One hashing thread: the per-backend part is ``setup``, ``hash`` and ``teardown``."""
+
+    batch_size = 64
+
+    def __init__(self, backend: Backend, info: ThreadInfo) -> None:
+        self.backend = backend
+        self.info = info
+        self.thread = threading.Thread(
+            target=self._run, name=f"{backend.name}-{info.index}", daemon=True
+        )
+
+    @property
+    def counter(self) -> HashCounter:
+        return self.info.counter
+
+    def setup(self) -> None:  # noqa: B027 - optional hook
+        """Runs in the worker thread before the first batch."""
+
+    def teardown(self) -> None:  # noqa: B027 - optional hook
+        """Runs in the worker thread when it ends."""
+
+    @abc.abstractmethod
+    def hash(self, job: Job, start: int, count: int, fresh_job: bool) -> ScanResult:
+        """Hash nonces [start, start+count) of ``job``; called under the RandomX read lock."""
+
+    def _run(self) -> None:
+        backend = self.backend
+        try:
+            self.setup()
+            seen = -1
+            while not backend.stopping.is_set():
+                if not backend.active.wait(0.2):
+                    continue
+                seq, job, alloc = backend.ctx.slot.get()
+                if job is None or alloc is None:
+                    backend.stopping.wait(0.05)
+                    continue
+                if not self._batch(job, alloc, seq != seen):
+                    backend.stopping.wait(0.05)
+                seen = seq
+        except Exception:
+            log.exception("%s thread #%d failed", backend.name, self.info.index)
+        finally:
+            self.teardown()
+
+    def _batch(self, job: Job, alloc: object, fresh: bool) -> bool:
+        rx = self.backend.ctx.rx
+        rx.lock.acquire_read()
+        try:
+            if rx.seed != job.seed_hash:
+                return False  # the miner is rebuilding the dataset for this job
+            start, count = alloc.next_batch(self.batch_size)  # type: ignore[attr-defined]
+            if not count:
+                return False
+            result = self.hash(job, start, count, fresh)
+        finally:
+            rx.lock.release_read()
+        self.counter.add(result.hashes)
+        self.backend.ctx.sink.batch_done(self.backend.name, job, result)
+        return True
+
+
+class Backend(abc.ABC):
+    """A compute backend (cpu, opencl, cuda) behind one interface."""
+
+    name = "backend"
+
+    def __init__(self, ctx: BackendContext) -> None:
+        self.ctx = ctx
+        self.stats: BackendStats = ctx.state.backend(self.name)
+        self.stopping = threading.Event()
+        self.active = threading.Event()  # cleared while paused
+        self.workers: list[Worker] = []
+
+    @abc.abstractmethod
+    def availability(self) -> str | None:
+        """None when the backend can run here, else the reason it cannot."""
+
+    @abc.abstractmethod
+    def make_workers(self) -> list[Worker]:
+        """Create (not start) the worker threads this backend will run."""
+
+    def describe(self) -> list[str]:
+        """Lines for the start-up banner."""
+        return []
+
+    def api_fields(self) -> dict[str, object]:
+        """Backend-specific keys of its /2/backends entry."""
+        return {}
+
+    @property
+    def threads(self) -> int:
+        return len(self.workers)
+
+    def hashrate(self) -> list[float | None]:
+        return self.stats.hashrate()
+
+    def start(self) -> None:
+        self.stopping.clear()
+        self.workers = self.make_workers()
+        self.stats.threads = [w.info for w in self.workers]
+        self.stats.enabled = True
+        self.stats.running = True
+        self.active.set()
+        for w in self.workers:
+            w.thread.start()
+
+    def pause(self) -> None:
+        self.active.clear()
+
+    def resume(self) -> None:
+        self.active.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stopping.set()
+        self.active.set()
+        for w in self.workers:
+            w.thread.join(timeout)
+        self.workers = []
+        self.stats.running = False
+        self.stats.threads = []
+
+
+BackendFactory = Callable[[BackendContext], Backend]

@@ -1,0 +1,88 @@
+"""XMRig's offline benchmark: the job, the size names and the reference hash sums."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from xminer.job import Job
+
+BENCH_SEED = bytes(32)
+BENCH_BLOB = bytes(112)
+BENCH_POOL = "benchmark:3333"
+
+# XMRig 6.26.0, rx/0, more than one thread
+REFERENCE_SUMS = {
+    10_000: 0x4A597463865ACF0E,
+    20_000: 0xC82B490C757DA738,
+    250_000: 0x7D6054757BB08A63,
+    500_000: 0x96607546DE1F5ECC,
+    1_000_000: 0x898B6E0431C28A6B,
+    2_000_000: 0xEE9468F8B40926BC,
+    3_000_000: 0xC2BC5D11724813C0,
+    4_000_000: 0x3A2C7B285B87F941,
+    5_000_000: 0x3B5BD2C3A16B450E,
+    6_000_000: 0x5CD0602F20C5C7C4,
+    7_000_000: 0x101DE939474B6812,
+    8_000_000: 0x52B765A1B156C6EC,
+    9_000_000: 0x323935102AB6B45C,
+    10_000_000: 0xB5231262E2792B26,
+}
+# XMRig's one-thread rule (each input chained to the running sum)
+REFERENCE_SUMS_ONE_THREAD = {
+    10_000: 0xADFC3A66F79BFE7F,
+    20_000: 0x8ED578A60D55C0DB,
+    250_000: 0x90A15B799486F3EB,
+    500_000: 0xAA83118FEE570F9A,
+    1_000_000: 0x3DF47B0A427C93D9,
+    2_000_000: 0xED4D639B0AEB85C6,
+}
+_SIZE = re.compile(r"^(\d+)([KkMm]?)$")
+
+
+def parse_bench_size(text: str) -> int:
+    """'10K', '1M', '250K' or a plain count such as '2000'; ValueError otherwise."""
+    match = _SIZE.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a size such as 10K, 1M or 2000")
+    number, unit = int(match.group(1)), match.group(2).upper()
+    size = number * {"": 1, "K": 1000, "M": 1_000_000}[unit]
+    if not 1 <= size <= 10_000_000:
+        raise ValueError(f"{text!r} is out of range (1 .. 10M)")
+    return size
+
+
+def size_name(size: int) -> str:
+    if size % 1_000_000 == 0:
+        return f"{size // 1_000_000}M"
+    if size % 1000 == 0:
+        return f"{size // 1000}K"
+    return str(size)
+
+
+def bench_job(size: int, chained: bool) -> Job:
+    return Job(
+        job_id="00000000",
+        blob=BENCH_BLOB,
+        seed_hash=BENCH_SEED,
+        target=0,  # difficulty 2^64-1: nothing is a share
+        height=1,
+        source=BENCH_POOL,
+        bench_size=size,
+        bench_chain=chained,
+    )
+
+
+@dataclass(frozen=True)
+class BenchVerdict:
+    reference: int | None
+    rule: str  # which sum rule was used
+
+    def matches(self, value: int) -> bool | None:
+        return None if self.reference is None else value == self.reference
+
+
+def verdict(size: int, chained: bool) -> BenchVerdict:
+    if chained:
+        return BenchVerdict(REFERENCE_SUMS_ONE_THREAD.get(size), "one-thread (chained)")
+    return BenchVerdict(REFERENCE_SUMS.get(size), "multi-thread (XOR)")

@@ -1,0 +1,70 @@
+"""Console logging in XMRig's style: timestamp, a coloured tag per subsystem, the message."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TextIO
+
+RESET = "\x1b[0m"
+BOLD = "\x1b[1m"
+COLORS = {
+    "miner": "\x1b[45;1m",  # magenta background
+    "cpu": "\x1b[44;1m",
+    "opencl": "\x1b[42;1m",
+    "cuda": "\x1b[42;1m",
+    "rx": "\x1b[44;1m",
+    "net": "\x1b[44;1m",
+    "api": "\x1b[45;1m",
+    "bench": "\x1b[45;1m",
+    "config": "\x1b[44;1m",
+    "signal": "\x1b[43;1m",
+}
+LEVEL_COLORS = {logging.WARNING: "\x1b[33m", logging.ERROR: "\x1b[31;1m"}
+
+
+class XmrigFormatter(logging.Formatter):
+    """``[2026-11-25 22:16:34.123]  cpu      message`` with optional colours."""
+
+    def __init__(self, color: bool) -> None:
+        super().__init__()
+        self.color = color
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = self.formatTime(record, "%Y-%m-%d %H:%M:%S") + f".{int(record.msecs):03d}"
+        tag = record.name.rsplit(".", 1)[-1] if record.name != "xminer" else "miner"
+        message = record.getMessage()
+        if record.exc_info:
+            message += "\n" + self.formatException(record.exc_info)
+        if not self.color:
+            return f"[{stamp}]  {tag:<8} {message}"
+        tag_color = COLORS.get(tag, "\x1b[44;1m")
+        msg_color = LEVEL_COLORS.get(record.levelno, "")
+        tail = f"{msg_color}{message}{RESET}" if msg_color else message
+        return f"[{stamp}]  {tag_color}{tag:<8}{RESET} {tail}"
+
+
+def setup_logging(
+    color: bool | None = None,
+    verbose: bool = False,
+    stream: TextIO | None = None,
+    log_file: str | None = None,
+) -> None:
+    stream = stream or sys.stdout
+    if color is None:
+        color = stream.isatty()
+    root = logging.getLogger("xminer")
+    root.handlers.clear()
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.propagate = False
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(XmrigFormatter(color))
+    root.addHandler(handler)
+    if log_file:
+        file_handler = logging.FileHandler(log_file)
+        file_handler.setFormatter(XmrigFormatter(False))
+        root.addHandler(file_handler)
+
+
+def fmt_rate(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"

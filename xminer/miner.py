@@ -1,0 +1,422 @@
+"""The miner: wires work sources, the RandomX context, backends, shared state and the API.
+
+It runs on one asyncio (Tornado) loop in the main thread.  Backends hash on their own threads
+and report batches through ``batch_done``; everything that touches the network or the console
+is marshalled back onto the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from xminer import bench
+from xminer.backends import Backend, BackendContext, load_backend_module
+from xminer.backends.cpu import CpuBackend, CpuThread
+from xminer.job import Job, JobSlot, Result
+from xminer.randomx import hugepages
+from xminer.randomx.context import Cancelled, RandomXContext
+from xminer.randomx.scan import ScanResult
+from xminer.state import SharedState
+
+log = logging.getLogger("xminer.miner")
+rx_log = logging.getLogger("xminer.rx")
+bench_log = logging.getLogger("xminer.bench")
+
+
+@dataclass
+class MinerSettings:
+    """Everything the miner needs to start, resolved from the config file and the CLI."""
+
+    cpu_enabled: bool = True
+    cpu_threads: list[CpuThread] = field(default_factory=list)
+    cpu_priority: int | None = None
+    opencl_enabled: bool = False
+    cuda_enabled: bool = False
+    randomx_mode: str = "auto"
+    randomx_init: int = -1
+    huge_pages: bool = True
+    print_time: int = 60
+    bench_size: int = 0
+    color: bool | None = None  # None: colours when stdout is a terminal
+    backend_options: dict[str, dict[str, object]] = field(default_factory=dict)
+
+
+class WorkSource(Protocol):
+    """Where jobs come from and shares go: a pool, a daemon, or the benchmark."""
+
+    async def start(self, miner: Miner) -> None: ...
+    async def submit(self, result: Result) -> None: ...
+    async def stop(self) -> None: ...
+
+
+BackendBuilder = Callable[["Miner", str], Backend | None]
+
+
+class Miner:
+    def __init__(
+        self,
+        settings: MinerSettings,
+        source: WorkSource | None = None,
+        state: SharedState | None = None,
+    ) -> None:
+        self.settings = settings
+        self.state = state or SharedState()
+        self.source = source
+        self.slot = JobSlot()
+        self.rx = RandomXContext(settings.randomx_mode, settings.randomx_init, settings.huge_pages)
+        self.ctx = BackendContext(self.state, self.rx, self.slot, self)
+        self.backends: dict[str, Backend] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.cancel = threading.Event()
+        self.finished = asyncio.Event()
+        self.exit_code = 0
+        self.job: Job | None = None
+        self._job_lock = asyncio.Lock()
+        self._bench_lock = threading.Lock()
+        self._bench_xor = 0
+        self._bench_done = 0
+        self._bench_started = 0.0
+        self.hooks_on_stop: list[Callable[[], Awaitable[None]]] = []
+        self.banner_extra: list[tuple[str, str]] = []  # e.g. ("POOL #1", ...), ("HTTP API", ...)
+        self._tasks: set[asyncio.Future[None]] = set()
+        self.stopped = False  # json_rpc "stop": backends down until "start"
+
+    # ---- backends ---------------------------------------------------------------------
+    def build_backends(self) -> None:
+        s = self.settings
+        wanted = {"cpu": s.cpu_enabled, "opencl": s.opencl_enabled, "cuda": s.cuda_enabled}
+        for name, enabled in wanted.items():
+            stats = self.state.backend(name)
+            if not enabled:
+                continue
+            backend = self._make_backend(name)
+            if backend is None:
+                continue
+            reason = backend.availability()
+            if reason:
+                stats.unavailable_reason = reason
+                logging.getLogger(f"xminer.{name}").warning("disabled: %s", reason)
+                continue
+            self.backends[name] = backend
+
+    def _make_backend(self, name: str) -> Backend | None:
+        if name == "cpu":
+            return CpuBackend(self.ctx, self.settings.cpu_threads, self.settings.cpu_priority)
+        module = load_backend_module(name)
+        if module.module is None:
+            self.state.backend(name).unavailable_reason = module.unavailable or ""
+            logging.getLogger(f"xminer.{name}").warning("%s", module.unavailable)
+            return None
+        factory = module.module.create_backend  # type: ignore[attr-defined]
+        return factory(self.ctx, self.settings.backend_options.get(name, {}))
+
+    @property
+    def total_threads(self) -> int:
+        return sum(b.threads for b in self.backends.values())
+
+    def start_backends(self) -> None:
+        for backend in self.backends.values():
+            backend.start()
+
+    def stop_backends(self) -> None:
+        for backend in self.backends.values():
+            backend.stop()
+
+    # ---- control (console keys, JSON-RPC) ----------------------------------------------
+    def pause(self) -> None:
+        for backend in self.backends.values():
+            backend.pause()
+        self.state.paused = True
+        log.info("paused, press 'r' to resume")
+
+    def resume(self) -> None:
+        if self.stopped:
+            self.start()
+            return
+        for backend in self.backends.values():
+            backend.resume()
+        self.state.paused = False
+        log.info("resumed")
+
+    def stop_mining(self) -> None:
+        """Stop the backends (threads ended) but keep the miner and the API running."""
+        if not self.stopped:
+            self.stop_backends()
+            self.stopped = True
+            self.state.paused = True
+            log.info("stopped")
+
+    def start(self) -> None:
+        if self.stopped:
+            self.stopped = False
+            self.start_backends()
+            self.state.paused = False
+            log.info("started")
+        else:
+            self.resume()
+
+    # ---- jobs ----------------------------------------------------------------------------
+    async def set_job(self, job: Job) -> None:
+        """A new job: rebuild the dataset if the seed changed, then hand it to the workers."""
+        async with self._job_lock:
+            if job.seed_hash != self.rx.seed:
+                self.slot.set(None)
+                ok = await self._prepare_dataset(job.seed_hash)
+                if not ok:
+                    return
+            self.job = job
+            self.state.job_id, self.state.algo = job.job_id, job.algo
+            self.state.height, self.state.difficulty = job.height, job.difficulty
+            if job.is_benchmark and not self._bench_started:
+                self._bench_started = time.monotonic()
+            self.slot.set(job)
+
+    async def _prepare_dataset(self, seed: bytes) -> bool:
+        ds = self.state.dataset
+        ds.ready, ds.progress, ds.mode = False, 0.0, self.rx.mode
+        rx_log.info(
+            "init dataset algo rx/0 (%d threads) seed %s...", self.rx.init_threads, seed.hex()[:16]
+        )
+        progress = ProgressPrinter(rx_log, "dataset")
+        loop = asyncio.get_running_loop()
+
+        def on_progress(fraction: float) -> None:
+            ds.progress = fraction
+            progress.update(fraction)
+
+        try:
+            await loop.run_in_executor(None, self.rx.prepare, seed, on_progress, self.cancel)
+        except Cancelled:
+            progress.finish()
+            rx_log.info("dataset initialisation interrupted")
+            return False
+        progress.finish()
+        info = self.rx.info()
+        ds.seed_hash, ds.ready, ds.progress, ds.init_ms = seed, True, 1.0, info.init_ms
+        what = "dataset" if self.rx.fast else "cache (light mode)"
+        rx_log.info("%s ready (%d ms)", what, info.init_ms)
+        return True
+
+    # ---- results (called from worker threads) --------------------------------------------
+    def batch_done(self, backend: str, job: Job, result: ScanResult) -> None:
+        if job.is_benchmark:
+            self._bench_batch(job, result)
+            return
+        if result.shares and self.loop is not None:
+            for nonce, digest in result.shares:
+                share = Result(job, nonce, digest, backend)
+                self.loop.call_soon_threadsafe(self._on_share, share)
+
+    def _on_share(self, share: Result) -> None:
+        """Every share is checked before it leaves: stale ones dropped, others re-hashed."""
+        results = self.state.results
+        if self.job is None or share.job.job_id != self.job.job_id:
+            results.stale += 1
+            log.info("dropped a share of replaced job %s", share.job.job_id)
+            return
+        if share.backend != "cpu" and not self.verify_share(share):
+            return
+        if self.source is not None:
+            task = asyncio.ensure_future(self.source.submit(share))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def verify_share(self, share: Result) -> bool:
+        """Hash a GPU result again with the CPU library; a mismatch is a hardware error."""
+        if share.job.seed_hash != self.rx.seed:
+            self.state.results.stale += 1
+            return False
+        digest = self.rx.verify_hash(share.job.blob_with_nonce(share.nonce))
+        tail = int.from_bytes(digest[24:32], "little")
+        if digest != share.hash or tail >= share.job.target:
+            self.state.backend(share.backend).hw_errors += 1
+            self.state.results.invalid += 1
+            logging.getLogger(f"xminer.{share.backend}").error(
+                "hardware error: nonce %08x of job %s does not verify on the CPU",
+                share.nonce,
+                share.job.job_id,
+            )
+            return False
+        return True
+
+    def _bench_batch(self, job: Job, result: ScanResult) -> None:
+        with self._bench_lock:
+            self._bench_xor ^= result.tail_xor
+            self._bench_done += result.hashes
+            done = self._bench_done >= job.bench_size
+        if done and self.loop is not None:
+            self.loop.call_soon_threadsafe(self._bench_finished, job)
+
+    def _bench_finished(self, job: Job) -> None:
+        if self.finished.is_set():
+            return
+        seconds = time.monotonic() - self._bench_started
+        rate = job.bench_size / seconds if seconds > 0 else 0.0
+        value = self._bench_xor
+        v = bench.verdict(job.bench_size, job.bench_chain)
+        bench_log.info(
+            "benchmark finished in %.3f seconds (%.1f h/s) hash sum = %016X",
+            seconds,
+            rate,
+            value,
+        )
+        match = v.matches(value)
+        if match is None:
+            name = bench.size_name(job.bench_size)
+            bench_log.info("no reference sum for %s (%s rule)", name, v.rule)
+        elif match:
+            bench_log.info("hash sum matches the reference %016X (%s rule)", v.reference, v.rule)
+        else:
+            bench_log.error("hash sum MISMATCH: expected %016X (%s rule)", v.reference or 0, v.rule)
+            self.exit_code = 1
+        self.shutdown()
+
+    # ---- life cycle ----------------------------------------------------------------------
+    def shutdown(self) -> None:
+        self.cancel.set()
+        self.finished.set()
+
+    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> None:
+        def on_signal(signame: str) -> None:
+            logging.getLogger("xminer.signal").info("%s received, exiting", signame)
+            self.shutdown()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, on_signal, sig.name)
+
+    def reserve_huge_pages(self) -> str:
+        """Reserve what the dataset, cache and scratchpads need; the banner's HUGE PAGES text."""
+        if not self.settings.huge_pages:
+            return "disabled (--no-huge-pages)"
+        needed = hugepages.pages_needed(self.rx.fast, max(1, self.total_threads))
+        report = hugepages.ensure(needed)
+        self.state.dataset.huge_pages = (min(report.free_after, needed), needed)
+        return f"{report.message} ({needed} needed)"
+
+    def print_banner(self, huge_pages: str) -> None:
+        import sys
+
+        from xminer.console.banner import banner_rows, print_banner
+        from xminer.randomx.binding import library_path
+
+        extra = list(self.banner_extra)
+        extra.append(("COMMANDS", "hashrate, pause, resume, results, connection"))
+        color = self.settings.color if self.settings.color is not None else sys.stdout.isatty()
+        print_banner(banner_rows(library_path(), huge_pages, extra), color)
+
+    async def _print_speed(self) -> None:
+        interval = self.settings.print_time
+        if interval <= 0:
+            return
+        while not self.finished.is_set():
+            try:
+                await asyncio.wait_for(self.finished.wait(), interval)
+            except TimeoutError:
+                print_speed(self.state)
+
+    async def run(self) -> int:
+        self.loop = asyncio.get_running_loop()
+        self._install_signals(self.loop)
+        self.build_backends()
+        if not self.backends:
+            log.error("no backend can run: enable one with --cpu, --opencl or --cuda")
+            return 1
+        self.print_banner(self.reserve_huge_pages())
+        for backend in self.backends.values():
+            for line in backend.describe():
+                logging.getLogger(f"xminer.{backend.name}").info("%s", line)
+        self.start_backends()
+        speed = asyncio.ensure_future(self._print_speed())
+        try:
+            if self.source is not None:
+                await self.source.start(self)
+            await self.finished.wait()
+        finally:
+            speed.cancel()
+            if self.source is not None:
+                await self.source.stop()
+            for hook in self.hooks_on_stop:
+                await hook()
+            self.stop_backends()
+            await asyncio.get_running_loop().run_in_executor(None, self.rx.release)
+        return self.exit_code
+
+
+class BenchmarkSource:
+    """The offline benchmark as a work source: one job, no network."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    async def start(self, miner: Miner) -> None:
+        chained = miner.total_threads == 1
+        verdict = bench.verdict(self.size, chained)
+        bench_log.info(
+            "start benchmark: %s hashes on %d threads, %s sum rule",
+            bench.size_name(self.size),
+            miner.total_threads,
+            verdict.rule,
+        )
+        miner.state.connection = {"pool": bench.BENCH_POOL}
+        await miner.set_job(bench.bench_job(self.size, chained))
+
+    async def submit(self, result: Result) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
+def print_speed(state: SharedState) -> None:
+    from xminer.console.log import fmt_rate
+
+    rates = state.total_hashrate()
+    log.info(
+        "speed 10s/60s/15m %s %s %s H/s max %s H/s",
+        *(fmt_rate(r) for r in rates),
+        fmt_rate(state.highest_total or None),
+    )
+
+
+class ProgressPrinter:
+    """Progress of long work: an in-place bar on a terminal, a line per 25 % otherwise."""
+
+    def __init__(self, logger: logging.Logger, what: str) -> None:
+        import sys
+
+        self.logger = logger
+        self.what = what
+        self.tty = sys.stdout.isatty()
+        self.last = -1
+        self._lock = threading.Lock()
+
+    def update(self, fraction: float) -> None:
+        import sys
+
+        with self._lock:
+            step = int(fraction * (100 if self.tty else 4))
+            if step == self.last:
+                return
+            self.last = step
+            if self.tty:
+                bar = "#" * (step // 5)
+                sys.stdout.write(f"\r  {self.what} {bar:<20} {step:3d}%")
+                sys.stdout.flush()
+            elif step > 0:
+                self.logger.info("%s %d%%", self.what, step * 25)
+
+    def finish(self) -> None:
+        import sys
+
+        if self.tty and self.last >= 0:
+            sys.stdout.write("\r" + " " * 40 + "\r")
+            sys.stdout.flush()
