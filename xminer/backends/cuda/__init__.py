@@ -15,10 +15,19 @@ from xminer.backends.cuda.compile import (
 )
 from xminer.backends.cuda.status import cuda_status
 
+
+def create_backend(ctx: object, options: dict[str, object] | None = None) -> object:
+    """The miner's factory hook (imports the Backend machinery only when used)."""
+    from xminer.backends.cuda.backend import create_backend as create
+
+    return create(ctx, options)  # type: ignore[arg-type]
+
+
 __all__ = [
     "CUDA_ARCHS",
     "CudaCompileError",
     "compile_cuda",
+    "create_backend",
     "cuda_source",
     "cuda_status",
     "find_nvcc",

@@ -14,4 +14,19 @@ from xminer.backends.opencl.devices import (
     opencl_status,
 )
 
-__all__ = ["DeviceInfo", "ThreadConfig", "device_listing", "list_devices", "opencl_status"]
+
+def create_backend(ctx: object, options: dict[str, object] | None = None) -> object:
+    """The miner's factory hook (imports the Backend machinery only when used)."""
+    from xminer.backends.opencl.backend import create_backend as create
+
+    return create(ctx, options)  # type: ignore[arg-type]
+
+
+__all__ = [
+    "DeviceInfo",
+    "ThreadConfig",
+    "create_backend",
+    "device_listing",
+    "list_devices",
+    "opencl_status",
+]

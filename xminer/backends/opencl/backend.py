@@ -1,0 +1,162 @@
+"""The OpenCL backend behind xminer's Backend interface: one worker thread per device thread.
+
+Each worker owns an :class:`OpenCLRandomX` (device buffers, scratchpads) and hashes
+``intensity`` nonces per launch.  It follows the miner's RandomX context: light mode uploads
+the context's cache, fast mode the context's dataset (nothing is rebuilt here).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from xminer.backends.base import Backend, BackendContext, Worker
+from xminer.backends.opencl.devices import (
+    DeviceInfo,
+    ThreadConfig,
+    default_thread,
+    list_devices,
+    opencl_status,
+)
+from xminer.job import Job
+from xminer.randomx.scan import NONCE_OFFSET, ChainState, ScanResult
+from xminer.state import ThreadInfo
+
+log = logging.getLogger("xminer.opencl")
+
+
+def plan_threads(options: dict[str, Any], devices: list[DeviceInfo]) -> list[ThreadConfig]:
+    """Thread entries from options: explicit "threads", or one default per selected device.
+
+    options: threads = [{"device": "0:0", "intensity": 8, "worksize": 1}, ...] or
+    devices = "0:0,1:0" / ["0:0"]; intensity / worksize override the defaults.
+    """
+    explicit = options.get("threads")
+    if explicit:
+        return [t if isinstance(t, ThreadConfig) else ThreadConfig(**t) for t in explicit]
+    wanted = options.get("devices")
+    if isinstance(wanted, str):
+        wanted = [w.strip() for w in wanted.split(",") if w.strip()]
+    chosen = [d for d in devices if not wanted or d.key in wanted]
+    plans = []
+    for device in chosen:
+        plan = default_thread(device)
+        if options.get("intensity"):
+            plan.intensity = int(options["intensity"])
+        if options.get("worksize"):
+            plan.worksize = int(options["worksize"])
+        plans.append(plan)
+    return plans
+
+
+class OpenCLWorker(Worker):
+    def __init__(self, backend: OpenCLBackend, info: ThreadInfo, config: ThreadConfig) -> None:
+        super().__init__(backend, info)
+        self.config = config
+        self.batch_size = config.intensity
+        self.gpu: Any = None
+        self.chain = ChainState()
+
+    def setup(self) -> None:
+        from xminer.backends.opencl.randomx import OpenCLRandomX
+
+        mode = "fast" if self.backend.ctx.rx.fast else "light"
+        self.gpu = OpenCLRandomX(
+            self.config.device, mode=mode, intensity=self.config.intensity,
+            worksize=self.config.worksize,
+        )  # fmt: skip
+
+    def _follow_key(self) -> None:
+        rx = self.backend.ctx.rx
+        if rx.seed is not None and self.gpu.key != rx.seed:
+            self.gpu.set_key(rx.seed, rx.cache, rx.dataset if rx.fast else None)
+
+    def hash(self, job: Job, start: int, count: int, fresh_job: bool) -> ScanResult:
+        self._follow_key()
+        if fresh_job:
+            self.chain = ChainState()
+        if job.bench_chain:
+            return self._chained(job, start, count)
+        result = self.gpu.scan(job.blob, start, count, job.target)
+        return ScanResult(hashes=result.hashes, tail_xor=result.tail_xor, shares=result.shares)
+
+    def _chained(self, job: Job, start: int, count: int) -> ScanResult:
+        """XMRig's one-thread benchmark rule (see Scanner.chained): one hash at a time."""
+        before = self.chain.total
+        blob = bytearray(job.blob)
+        base = int.from_bytes(blob[:8], "little")
+        for nonce in range(start, start + count):
+            blob[:8] = (base ^ self.chain.folded).to_bytes(8, "little")
+            blob[NONCE_OFFSET : NONCE_OFFSET + 4] = (nonce & 0xFFFFFFFF).to_bytes(4, "little")
+            digest = self.gpu.hash_inputs([bytes(blob)])[0]
+            self.chain.folded ^= self.chain.total
+            self.chain.total ^= int.from_bytes(digest[24:32], "little")
+        return ScanResult(hashes=count, tail_xor=before ^ self.chain.total)
+
+    def teardown(self) -> None:
+        if self.gpu is not None:
+            self.gpu.close()
+            self.gpu = None
+
+
+class OpenCLBackend(Backend):
+    name = "opencl"
+
+    def __init__(self, ctx: BackendContext, options: dict[str, Any] | None = None) -> None:
+        super().__init__(ctx)
+        self.options = dict(options or {})
+        self.devices: list[DeviceInfo] = []
+        self.plan: list[ThreadConfig] = []
+
+    def availability(self) -> str | None:
+        ok, reason = opencl_status()
+        if not ok:
+            return reason
+        try:
+            import numpy  # noqa: F401
+        except ImportError as exc:
+            return f"numpy unavailable: {exc}"
+        self.devices = list_devices()
+        self.plan = plan_threads(self.options, self.devices)
+        if not self.plan:
+            return "no OpenCL device selected"
+        return None
+
+    def make_workers(self) -> list[Worker]:
+        if not self.plan:
+            self.availability()
+        new_counter = self.ctx.state.new_counter
+        return [
+            OpenCLWorker(
+                self,
+                ThreadInfo(i, new_counter(), -1, t.intensity, {"device": t.device,
+                           "worksize": t.worksize}),
+                t,
+            )
+            for i, t in enumerate(self.plan)
+        ]  # fmt: skip
+
+    def describe(self) -> list[str]:
+        by_key = {d.key: d for d in self.devices}
+        lines = []
+        for t in self.plan:
+            dev = by_key.get(t.device)
+            name = dev.name if dev else "?"
+            lines.append(
+                f"#{t.device} {name} intensity {t.intensity} worksize {t.worksize} "
+                f"mode {'fast' if self.ctx.rx.fast else 'light'}"
+            )
+        return lines
+
+    def api_fields(self) -> dict[str, object]:
+        return {"devices": [d.describe() for d in self._selected(self.devices)]}
+
+    def _selected(self, devices: Iterable[DeviceInfo]) -> list[DeviceInfo]:
+        keys = {t.device for t in self.plan}
+        return [d for d in devices if d.key in keys]
+
+
+def create_backend(ctx: BackendContext, options: dict[str, Any] | None = None) -> OpenCLBackend:
+    """Factory used by the miner's backend registry."""
+    return OpenCLBackend(ctx, options)
