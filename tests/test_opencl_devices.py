@@ -35,3 +35,14 @@ def test_pocl_device_listed() -> None:
     assert isinstance(thread, ThreadConfig)
     assert thread.intensity >= 1 and thread.worksize == 1
     assert thread.memory_bytes() <= devices[0].global_mem
+
+
+def test_missing_pyopencl_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without pyopencl the backend says why instead of failing at import."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyopencl", None)
+    ok, reason = opencl_status()
+    assert not ok and "pyopencl unavailable" in reason
+    assert list_devices() == []
+    assert "pyopencl unavailable" in device_listing()
