@@ -9,7 +9,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import hashlib
-from collections.abc import Iterator
+import math
+import struct
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
@@ -157,3 +159,231 @@ def host_rounding(fprc: int) -> Iterator[None]:
         yield
     finally:
         _libm.fesetround(previous)
+
+
+# -- one RandomX program run (spec 4.5, 4.6, 5) -------------------------------------------------
+M64 = (1 << 64) - 1
+L1, L2, L3 = 0x3FF8, 0x3FFF8, 0x1FFFF8
+L3_64 = 0x1FFFC0
+# opcode frequencies in order (spec tables 5.2.1, 5.3.1, 5.4.1, 5.5.1)
+FREQUENCIES = [
+    ("IADD_RS", 16), ("IADD_M", 7), ("ISUB_R", 16), ("ISUB_M", 7), ("IMUL_R", 16),
+    ("IMUL_M", 4), ("IMULH_R", 4), ("IMULH_M", 1), ("ISMULH_R", 4), ("ISMULH_M", 1),
+    ("IMUL_RCP", 8), ("INEG_R", 2), ("IXOR_R", 15), ("IXOR_M", 5), ("IROR_R", 8),
+    ("IROL_R", 2), ("ISWAP_R", 4), ("FSWAP_R", 4), ("FADD_R", 16), ("FADD_M", 5),
+    ("FSUB_R", 16), ("FSUB_M", 5), ("FSCAL_R", 6), ("FMUL_R", 32), ("FDIV_M", 4),
+    ("FSQRT_R", 6), ("CBRANCH", 25), ("CFROUND", 1), ("ISTORE", 16),
+]  # fmt: skip
+OPCODE_NAMES = [name for name, freq in FREQUENCIES for _ in range(freq)]
+assert len(OPCODE_NAMES) == 256
+
+
+def _u64(data: bytes | bytearray, at: int) -> int:
+    return int.from_bytes(data[at : at + 8], "little")
+
+
+def _s64(x: int) -> int:
+    return x - (1 << 64) if x >> 63 else x
+
+
+def _sext32(x: int) -> int:
+    return (x - (1 << 32) if x >> 31 else x) & M64
+
+
+def _f(bits: int) -> float:
+    return struct.unpack("<d", bits.to_bytes(8, "little"))[0]
+
+
+def _bits(x: float) -> int:
+    return int.from_bytes(struct.pack("<d", x), "little")
+
+
+def _int_pair(v: int) -> tuple[float, float]:
+    lo, hi = v & 0xFFFFFFFF, v >> 32
+    return float(lo - (1 << 32) if lo >> 31 else lo), float(hi - (1 << 32) if hi >> 31 else hi)
+
+
+def _rotr(x: int, n: int) -> int:
+    n &= 63
+    return ((x >> n) | (x << (64 - n))) & M64
+
+
+def run_program(
+    program: bytes, scratchpad: bytearray, fprc: int, item: Callable[[int], bytes]
+) -> tuple[bytes, int]:
+    """Execute one generated program (128 config bytes + 256 instructions) like spec 4.6.
+
+    Returns the register file (r, f, e, a; 256 bytes) and the final fprc.  Floating point
+    runs on the host FPU in the program's rounding modes.
+    """
+    cfg = [_u64(program, 8 * i) for i in range(16)]
+    a = [_f(((((c >> 59) + 1023) & 0x7FF) << 52) | (c & ((1 << 52) - 1))) for c in cfg[:8]]
+    ma, mx = cfg[8] & 0x7FFFFFC0, cfg[10] & 0xFFFFFFFF
+    sel = cfg[12]
+    read = [0 + (sel & 1), 2 + (sel >> 1 & 1), 4 + (sel >> 2 & 1), 6 + (sel >> 3 & 1)]
+    offset = (cfg[13] % 524288) * 64
+    emask = [(c & 0x3FFFFF) | ((0x300 | (c >> 60) << 4) << 52) for c in cfg[14:16]]
+    ins = [_u64(program, 128 + 8 * i) for i in range(256)]
+    r = [0] * 8
+    f = [0.0] * 8
+    e = [0.0] * 8
+    sp0, sp1 = mx, ma
+
+    def emasked(x: float, half: int) -> float:
+        return _f((_bits(x) & ((1 << 56) - 1)) | emask[half])
+
+    _libm.fesetround(FE_MODES[fprc])
+    try:
+        for _ in range(2048):
+            mix = r[read[0]] ^ r[read[1]]
+            sp0 = (sp0 ^ mix) & L3_64
+            sp1 = (sp1 ^ (mix >> 32)) & L3_64
+            for i in range(8):
+                r[i] ^= _u64(scratchpad, sp0 + 8 * i)
+            for i in range(4):
+                f[2 * i], f[2 * i + 1] = _int_pair(_u64(scratchpad, sp1 + 8 * i))
+                lo, hi = _int_pair(_u64(scratchpad, sp1 + 32 + 8 * i))
+                e[2 * i], e[2 * i + 1] = emasked(lo, 0), emasked(hi, 1)
+            fprc = _execute(ins, scratchpad, r, f, e, a, emasked, fprc)
+            mx = (mx ^ r[read[2]] ^ r[read[3]]) & 0x7FFFFFC0
+            data = item((offset + ma) // 64)
+            for i in range(8):
+                r[i] ^= _u64(data, 8 * i)
+            mx, ma = ma, mx
+            for i in range(8):
+                scratchpad[sp1 + 8 * i : sp1 + 8 * i + 8] = r[i].to_bytes(8, "little")
+            for i in range(8):
+                f[i] = _f(_bits(f[i]) ^ _bits(e[i]))
+                scratchpad[sp0 + 8 * i : sp0 + 8 * i + 8] = _bits(f[i]).to_bytes(8, "little")
+            sp0 = sp1 = 0
+    finally:
+        _libm.fesetround(FE_TONEAREST)
+    words = r + [_bits(x) for x in f + e + a]
+    return b"".join(w.to_bytes(8, "little") for w in words), fprc
+
+
+def _execute(
+    ins: list[int],
+    sp: bytearray,
+    r: list[int],
+    f: list[float],
+    e: list[float],
+    a: list[float],
+    emasked: Callable[[float, int], float],
+    fprc: int,
+) -> int:
+    usage = [-1] * 8
+    pc = 0
+    while pc < 256:
+        word = ins[pc]
+        name = OPCODE_NAMES[word & 0xFF]
+        dst, src = (word >> 8) & 7, (word >> 16) & 7
+        mod, imm = (word >> 24) & 0xFF, word >> 32
+        simm = _sext32(imm)
+        mem_mask = L1 if mod & 3 else L2
+
+        def load(
+            same_reg_l3: bool = True, d: int = dst, s: int = src, k: int = simm, m: int = mem_mask
+        ) -> int:
+            if same_reg_l3 and s == d:
+                return _u64(sp, k & L3)
+            return _u64(sp, (r[s] + k) & m)
+
+        if name == "IADD_RS":
+            r[dst] = (r[dst] + (r[src] << ((mod >> 2) & 3)) + (simm if dst == 5 else 0)) & M64
+        elif name == "IADD_M":
+            r[dst] = (r[dst] + load()) & M64
+        elif name == "ISUB_R":
+            r[dst] = (r[dst] - (r[src] if src != dst else simm)) & M64
+        elif name == "ISUB_M":
+            r[dst] = (r[dst] - load()) & M64
+        elif name == "IMUL_R":
+            r[dst] = (r[dst] * (r[src] if src != dst else simm)) & M64
+        elif name == "IMUL_M":
+            r[dst] = (r[dst] * load()) & M64
+        elif name == "IMULH_R":
+            r[dst] = (r[dst] * r[src]) >> 64
+        elif name == "IMULH_M":
+            r[dst] = (r[dst] * load()) >> 64
+        elif name == "ISMULH_R":
+            r[dst] = ((_s64(r[dst]) * _s64(r[src])) >> 64) & M64
+        elif name == "ISMULH_M":
+            r[dst] = ((_s64(r[dst]) * _s64(load())) >> 64) & M64
+        elif name == "IMUL_RCP":
+            if imm and imm & (imm - 1):
+                r[dst] = (r[dst] * ((1 << (63 + imm.bit_length())) // imm)) & M64
+            else:
+                pc += 1
+                continue
+        elif name == "INEG_R":
+            r[dst] = -r[dst] & M64
+        elif name == "IXOR_R":
+            r[dst] ^= r[src] if src != dst else simm
+        elif name == "IXOR_M":
+            r[dst] ^= load()
+        elif name == "IROR_R":
+            r[dst] = _rotr(r[dst], r[src] if src != dst else imm)
+        elif name == "IROL_R":
+            r[dst] = _rotr(r[dst], 64 - ((r[src] if src != dst else imm) & 63))
+        elif name == "ISWAP_R":
+            if src != dst:
+                r[dst], r[src] = r[src], r[dst]
+                usage[src] = pc
+            else:
+                pc += 1
+                continue
+        elif name == "FSWAP_R":
+            regs = f if dst < 4 else e
+            i = 2 * (dst & 3)
+            regs[i], regs[i + 1] = regs[i + 1], regs[i]
+        elif name in ("FADD_R", "FSUB_R"):
+            sign = 1.0 if name == "FADD_R" else -1.0
+            i, j = 2 * (dst & 3), 2 * (src & 3)
+            f[i] = f[i] + sign * a[j]
+            f[i + 1] = f[i + 1] + sign * a[j + 1]
+        elif name in ("FADD_M", "FSUB_M"):
+            lo, hi = _int_pair(load(same_reg_l3=False))
+            i = 2 * (dst & 3)
+            f[i], f[i + 1] = (f[i] + lo, f[i + 1] + hi) if name == "FADD_M" else (
+                f[i] - lo, f[i + 1] - hi)  # fmt: skip
+        elif name == "FSCAL_R":
+            i = 2 * (dst & 3)
+            f[i] = _f(_bits(f[i]) ^ 0x80F0000000000000)
+            f[i + 1] = _f(_bits(f[i + 1]) ^ 0x80F0000000000000)
+        elif name == "FMUL_R":
+            i, j = 2 * (dst & 3), 2 * (src & 3)
+            e[i], e[i + 1] = e[i] * a[j], e[i + 1] * a[j + 1]
+        elif name == "FDIV_M":
+            lo, hi = _int_pair(load(same_reg_l3=False))
+            i = 2 * (dst & 3)
+            e[i], e[i + 1] = e[i] / emasked(lo, 0), e[i + 1] / emasked(hi, 1)
+        elif name == "FSQRT_R":
+            i = 2 * (dst & 3)
+            e[i], e[i + 1] = math.sqrt(e[i]), math.sqrt(e[i + 1])
+        elif name == "CBRANCH":
+            b = (mod >> 4) + 8
+            cimm = (simm | (1 << b)) & ~(1 << (b - 1)) & M64
+            r[dst] = (r[dst] + cimm) & M64
+            target = usage[dst]
+            for k in range(8):
+                usage[k] = pc
+            if (r[dst] >> b) & 0xFF == 0:
+                pc = target + 1
+                continue
+            pc += 1
+            continue
+        elif name == "CFROUND":
+            fprc = _rotr(r[src], imm & 63) & 3
+            _libm.fesetround(FE_MODES[fprc])
+            pc += 1
+            continue
+        elif name == "ISTORE":
+            mask = L3 if (mod >> 4) >= 14 else mem_mask
+            at = (r[dst] + simm) & mask
+            sp[at : at + 8] = r[src].to_bytes(8, "little")
+            pc += 1
+            continue
+        if not name.startswith("F"):
+            usage[dst] = pc
+        pc += 1
+    return fprc

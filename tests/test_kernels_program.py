@@ -55,3 +55,50 @@ def test_seed_fill_and_program_generation(light_rx: Any) -> None:
     )  # fmt: skip
     program = _read(ck, rx._programs, ocl.PROGRAM_WORDS * 8)
     assert program == rxref.aes_gen4r(gen1_state, ocl.PROGRAM_WORDS // 8)[0]
+
+
+def test_one_program_run_matches_python_vm(light_rx: Any) -> None:
+    """Program 0 of a hash on the device vs the Python VM (tests/rxref.run_program)."""
+    import ctypes
+
+    import pyopencl as cl
+
+    from xminer.backends.opencl import randomx as ocl
+    from xminer.randomx import Cache, Dataset, Flags, recommended_flags
+
+    key, data = b"program run key", b"one program"
+    rx = light_rx
+    rx.set_key(key)
+    ck = rx.ck
+    flags = cl.mem_flags.READ_ONLY | cl.mem_flags.COPY_HOST_PTR
+    inputs = cl.Buffer(ck.context, flags, hostbuf=np.frombuffer(data, np.uint8))
+    meta = cl.Buffer(ck.context, flags, hostbuf=np.array([0, len(data)], np.uint32))
+    zero = np.uint32(0)
+    ocl.launch(ck, "rx_init", 1, 1, inputs, meta, zero, zero, zero, rx._state)
+    ocl.launch(ck, "rx_fill_scratchpad", 1, 1, rx._state, rx._scratchpads)
+    scratchpad = bytearray(_read(ck, rx._scratchpads, SCRATCHPAD))
+    chunks = [rx._chunks[0], rx._dummy, rx._dummy, rx._dummy]
+    ocl.launch(
+        ck, "rx_run_program", 1, 1, rx._state, rx._scratchpads, rx._programs, rx._decoded,
+        *chunks, rx._ss_programs, np.uint32(1), np.uint32(1), np.uint32(1),
+    )  # fmt: skip
+    state = _read(ck, rx._state, ocl.STATE_WORDS * 8)
+    program = _read(ck, rx._programs, ocl.PROGRAM_WORDS * 8)
+    device_regs, device_fprc = state[16 * 8 : 48 * 8], int.from_bytes(state[64:72], "little")
+
+    lib_flags = recommended_flags() & ~Flags.LARGE_PAGES
+    cache, dataset = Cache(lib_flags), Dataset(lib_flags)
+    try:
+        cache.init(key)
+
+        def item(number: int) -> bytes:
+            dataset.init_items(cache, number, 1)
+            return ctypes.string_at(dataset.memory() + 64 * number, 64)
+
+        regs, fprc = rxref.run_program(program, scratchpad, 0, item)
+    finally:
+        dataset.release()
+        cache.release()
+    assert fprc == device_fprc
+    assert regs == device_regs
+    assert bytes(scratchpad) == _read(ck, rx._scratchpads, SCRATCHPAD)
