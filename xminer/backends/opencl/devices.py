@@ -111,7 +111,9 @@ def device_listing() -> str:
 
 
 def default_thread(device: DeviceInfo) -> ThreadConfig:
-    """A conservative thread entry: intensity from compute units and a quarter of the memory."""
-    by_memory = max(1, (device.global_mem // 4) // (SCRATCHPAD_BYTES + 8192))
-    by_units = max(1, device.compute_units * (1 if "CPU" in device.type else 8))
+    """A conservative thread entry: a few hashes per compute unit (many on GPUs), within a
+    quarter of the device memory and one max-size allocation for the scratchpads."""
+    per_hash = SCRATCHPAD_BYTES + 8192
+    by_memory = max(1, min(device.global_mem // 4, device.max_alloc) // per_hash)
+    by_units = max(1, device.compute_units * (4 if "CPU" in device.type else 8))
     return ThreadConfig(device=device.key, intensity=int(min(by_memory, by_units)), worksize=1)
