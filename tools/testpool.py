@@ -116,6 +116,7 @@ class Session:
     login: dict[str, Any]
     difficulty: int
     nicehash_byte: int
+    salt: bytes = bytes(32)  # XORed into blob bytes 44..75 of synthetic jobs
     jobs: dict[str, tuple[PoolJob, int]] = field(default_factory=dict)  # job_id -> job, target
     seen: set[tuple[str, int]] = field(default_factory=set)
 
@@ -142,6 +143,8 @@ class PoolStats:
 class TestPool:
     """The pool; ``await start()``, then point a miner at ``url``."""
 
+    __test__ = False  # not a pytest test class
+
     def __init__(
         self,
         host: str = "127.0.0.1",
@@ -154,6 +157,7 @@ class TestPool:
         wallet: str | None = None,
         tls: ssl.SSLContext | None = None,
         verify: bool = True,
+        unique_blobs: bool = True,
     ) -> None:
         self.host, self.port = host, port
         self.difficulty = difficulty
@@ -164,6 +168,7 @@ class TestPool:
         self.wallet = wallet
         self.tls = tls
         self.verify = verify
+        self.unique_blobs = unique_blobs  # every login gets its own blob (as an extra nonce)
         self.faults = Faults()
         self.stats = PoolStats()
         self.sessions: dict[str, Session] = {}
@@ -293,11 +298,17 @@ class TestPool:
             return (MAX_TARGET // max(1, difficulty)).to_bytes(8, "little").hex()
         return (0xFFFFFFFF // max(1, difficulty)).to_bytes(4, "little").hex()
 
-    def _job_for(self, s: Session) -> dict[str, Any]:
-        job = self.jobs[-1]
+    def _blob_for(self, s: Session, job: PoolJob) -> bytearray:
         blob = bytearray(job.blob)
+        if job.template is None and len(blob) >= 76:
+            blob[44:76] = bytes(a ^ b for a, b in zip(blob[44:76], s.salt, strict=True))
         if self.nicehash:
             blob[NICEHASH_BYTE] = s.nicehash_byte
+        return blob
+
+    def _job_for(self, s: Session) -> dict[str, Any]:
+        job = self.jobs[-1]
+        blob = self._blob_for(s, job)
         target_hex = self._target_hex(s.difficulty)
         s.jobs[job.job_id] = (job, target_from_hex(target_hex))
         for old in [k for k in s.jobs if k not in {j.job_id for j in self.jobs}]:
@@ -370,6 +381,8 @@ class TestPool:
             return None
         sid = secrets.token_hex(8)
         s = Session(sid, writer, params, self.difficulty, len(self.sessions) % 256)
+        if self.unique_blobs and self._rpc is None:
+            s.salt = secrets.token_bytes(32)
         self.sessions[sid] = s
         ext = ["algo", "keepalive", *(["nicehash"] if self.nicehash else [])]
         result = {"id": sid, "job": self._job_for(s), "extensions": ext, "status": "OK"}
@@ -424,12 +437,10 @@ class TestPool:
             self.stats.duplicates += 1
             return "Duplicate share"
         s.seen.add((job_id, nonce))
-        blob = bytearray(job.blob)
-        if self.nicehash:
-            if nonce >> 24 != s.nicehash_byte:
-                s.writer.close()  # as real NiceHash-mode pools do
-                return ""
-            blob[NICEHASH_BYTE] = s.nicehash_byte
+        if self.nicehash and nonce >> 24 != s.nicehash_byte:
+            s.writer.close()  # as real NiceHash-mode pools do
+            return ""
+        blob = self._blob_for(s, job)
         blob[NONCE_OFFSET : NONCE_OFFSET + 4] = nonce.to_bytes(4, "little")
         if self.verify:
             loop = asyncio.get_running_loop()

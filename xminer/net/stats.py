@@ -38,12 +38,14 @@ class ResultStats:
         self.last_pool = ""
         self.algo: str | None = None
         self.diff = 0
+        self._accepted_base = 0  # accepted count when the connection came up
         self.refresh()
 
     # ---- connection ----------------------------------------------------------------------
     def connected(self, pool: str, ip: str | None, tls: str | None, fp: str | None) -> None:
         self.active = ActiveConnection(pool, ip, tls, fp, time.monotonic())
         self.last_pool = pool
+        self._accepted_base = self.state.results.accepted
         self.state.results.latencies_ms.clear()
         self.refresh()
 
@@ -92,7 +94,7 @@ class ResultStats:
         return int((time.monotonic() - self.active.since) * 1000)
 
     def avg_time_ms(self) -> int:
-        accepted = self.state.results.accepted
+        accepted = self.state.results.accepted - self._accepted_base
         return self.uptime_ms() // accepted if accepted else 0
 
     def ping(self) -> int:

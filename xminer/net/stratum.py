@@ -324,6 +324,8 @@ def describe_os_error(exc: BaseException) -> str:
         return f"TLS error: {exc.reason or exc}"
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
+    if isinstance(exc, BrokenPipeError | ConnectionAbortedError):
+        return "connection closed by the pool"
     if isinstance(exc, ConnectionResetError):
         return "connection reset by the pool"
     if isinstance(exc, EOFError):
