@@ -380,7 +380,7 @@ class TestPool:
             await self._error(writer, msg_id, self.faults.refuse)
             return None
         sid = secrets.token_hex(8)
-        s = Session(sid, writer, params, self.difficulty, len(self.sessions) % 256)
+        s = Session(sid, writer, params, self.difficulty, (len(self.stats.logins) * 37) % 256)
         if self.unique_blobs and self._rpc is None:
             s.salt = secrets.token_bytes(32)
         self.sessions[sid] = s
