@@ -103,6 +103,7 @@ class DaemonConnection(Upstream):
         self._jobs: dict[str, dict[str, Any]] = {}  # job_id -> template, the last few
         self._mined: set[str] = set()  # job ids a block was submitted for
         self._count = 0
+        self.blocks: list[tuple[Job, int, bytes]] = []  # accepted: job, nonce, PoW hash
         self._refresh = asyncio.Event()
 
     async def open(self) -> None:
@@ -208,6 +209,7 @@ class DaemonConnection(Upstream):
             self._rejected(job, "block not on the main chain")
             return False
         self.stats.accepted(job, digest or b"\0" * 32, ms)
+        self.blocks.append((job, nonce, digest))
         r = self.stats.state.results
         log.info(
             "block accepted (%d/%d) height %d diff %d (%d ms)",
