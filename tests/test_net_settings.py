@@ -147,3 +147,29 @@ def test_block_rule() -> None:
     assert not block_found(b"\xff" * 32, 2)
     assert block_found((1 << 254).to_bytes(32, "little"), 3)
     assert not block_found((1 << 255).to_bytes(32, "little"), 2)
+
+
+@pytest.mark.parametrize("name", ["pool.json", "failover-tls.json", "solo.json"])
+def test_examples_load(name: str) -> None:
+    import json
+    from pathlib import Path
+
+    from xminer.net.settings import pool_from_config
+
+    config = json.loads((Path(__file__).parents[1] / "examples" / name).read_text())
+    pools = [pool_from_config(p, f"pools[{i}]") for i, p in enumerate(config["pools"])]
+    source = create_work_source(pools, config["retries"], config["retry-pause"])
+    assert source.pools
+    if name == "solo.json":
+        assert source.pools[0].use_daemon and source.pools[0].daemon_poll_interval_ms == 1000
+    if name == "failover-tls.json":
+        assert len(source.pools) == 2 and all(p.use_tls for p in source.pools)
+
+
+def test_config_entry_errors() -> None:
+    from xminer.net.settings import pool_from_config
+
+    with pytest.raises(ValueError, match=r"^pools\[2\]\.usr: unknown key"):
+        pool_from_config({"url": "a:1", "usr": "x"}, "pools[2]")
+    with pytest.raises(ValueError, match=r"^pools\[0\]\.url: missing$"):
+        pool_from_config({"user": "x"})

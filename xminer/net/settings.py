@@ -174,3 +174,38 @@ class PoolSettings:
         if self.algo not in (None, "", "rx/0"):
             raise fail("algo", self.algo, "only rx/0 is supported")
         return replace(self, tls_fingerprint=fingerprint or None)
+
+
+XMRIG_KEYS = {
+    "url": "url",
+    "user": "user",
+    "pass": "password",
+    "rig-id": "rig_id",
+    "nicehash": "nicehash",
+    "keepalive": "keepalive",
+    "enabled": "enabled",
+    "tls": "tls",
+    "tls-fingerprint": "tls_fingerprint",
+    "sni": "sni",
+    "daemon": "daemon",
+    "daemon-poll-interval": "daemon_poll_interval_ms",
+    "algo": "algo",
+}
+IGNORED_KEYS = {"coin", "socks5", "self-select", "submit-to-origin", "daemon-zmq-port"}
+IGNORED_KEYS |= {"daemon-job-timeout", "spend-secret-key"}
+
+
+def pool_from_config(entry: dict[str, object], where: str = "pools[0]") -> PoolSettings:
+    """One XMRig ``pools[]`` object (``"pass"``, ``"rig-id"``, ``"tls-fingerprint"`` …)."""
+    if not isinstance(entry, dict):
+        raise ValueError(f"{where}: must be an object")
+    kwargs: dict[str, object] = {}
+    for key, value in entry.items():
+        if key in IGNORED_KEYS or value is None:
+            continue
+        if key not in XMRIG_KEYS:
+            raise ValueError(f"{where}.{key}: unknown key (known: {', '.join(XMRIG_KEYS)})")
+        kwargs[XMRIG_KEYS[key]] = value
+    if "url" not in kwargs:
+        raise ValueError(f"{where}.url: missing")
+    return PoolSettings(**kwargs).validated(where)  # type: ignore[arg-type]
