@@ -173,3 +173,13 @@ def test_config_entry_errors() -> None:
         pool_from_config({"url": "a:1", "usr": "x"}, "pools[2]")
     with pytest.raises(ValueError, match=r"^pools\[0\]\.url: missing$"):
         pool_from_config({"user": "x"})
+
+
+@given(st.text(max_size=60))
+def test_any_url_parses_or_gives_a_value_error(text: str) -> None:
+    try:
+        parsed = parse_url(text)
+    except ValueError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert 1 <= parsed.port <= 65535 and parsed.host

@@ -183,18 +183,19 @@ class StratumConnection(Upstream):
             self._drop_pending()
 
     async def _read_message(self) -> dict[str, Any] | None:
+        """The next JSON object; None at a clean end of the stream; blank lines skipped."""
         assert self._reader is not None
-        try:
-            line = await self._reader.readuntil(b"\n")
-        except asyncio.IncompleteReadError as exc:
-            if exc.partial.strip():
-                raise UpstreamError("connection closed in the middle of a message") from None
-            return None
-        except asyncio.LimitOverrunError:
-            raise UpstreamError(f"message longer than {LINE_LIMIT} bytes") from None
-        text = line.strip()
-        if not text:
-            return await self._read_message()
+        text = b""
+        while not text:
+            try:
+                line = await self._reader.readuntil(b"\n")
+            except asyncio.IncompleteReadError as exc:
+                if exc.partial.strip():
+                    raise UpstreamError("connection closed in the middle of a message") from None
+                return None
+            except asyncio.LimitOverrunError:
+                raise UpstreamError(f"message longer than {LINE_LIMIT} bytes") from None
+            text = line.strip()
         try:
             msg = json.loads(text)
         except (ValueError, UnicodeDecodeError):
