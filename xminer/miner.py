@@ -179,6 +179,13 @@ class Miner:
                 self._bench_started = time.monotonic()
             self.slot.set(job)
 
+    def clear_job(self) -> None:
+        """No work (the pool connection is gone): workers idle until the next ``set_job``."""
+        if self.job is not None:
+            log.info("no active pools, stop mining")
+        self.job = None
+        self.slot.set(None)
+
     async def _prepare_dataset(self, seed: bytes) -> bool:
         ds = self.state.dataset
         ds.ready, ds.progress, ds.mode = False, 0.0, self.rx.mode

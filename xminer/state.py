@@ -125,6 +125,7 @@ class Results:
     stale: int = 0
     invalid: int = 0
     hashes_total: int = 0  # pool-side hashes (sum of accepted difficulties)
+    avg_time_ms: int = 0  # connection time / accepted shares (XMRig's avg_time_ms)
     best: list[int] = field(default_factory=lambda: [0] * 10)
     latencies_ms: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
