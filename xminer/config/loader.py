@@ -61,11 +61,14 @@ def read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def parse(data: dict[str, Any], source: str = "config") -> Config:
-    """Check a whole document; ConfigError names ``source`` and the key path."""
+def parse(data: dict[str, Any], source: str = "config", allow_empty: bool = False) -> Config:
+    """Check a whole document; ConfigError names ``source`` and the key path.
+
+    ``{}`` is refused (as XMRig's PUT /2/config does) unless ``allow_empty``: a file may be empty.
+    """
     if not isinstance(data, dict):
         raise ConfigError("", data, "expected a JSON object {...}", source)
-    if not data:
+    if not data and not allow_empty:
         raise ConfigError("", data, "expected a config object with at least one key", source)
     try:
         return Config.from_json(data)
@@ -75,7 +78,7 @@ def parse(data: dict[str, Any], source: str = "config") -> Config:
 
 def load(path: Path) -> Config:
     """Read and check a config file, warning once about keys xminer does not know."""
-    config = parse(read_json(path), display_name(path))
+    config = parse(read_json(path), display_name(path), allow_empty=True)
     warn_unknown(config, display_name(path))
     return config
 

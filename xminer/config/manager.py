@@ -124,7 +124,7 @@ class ConfigManager:
         if self.path is None:
             return False
         try:
-            new = parse(read_json(self.path), self.source)
+            new = parse(read_json(self.path), self.source, allow_empty=True)
         except ConfigError as exc:
             log.error("%s (ignored, the running configuration stays)", exc)
             return False
