@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ GOOD = {"pools": [{"url": "pool.example:3333", "user": "wallet"}], "print-time":
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """No config.json of the developer's: cwd and HOME are empty temporary folders."""
     home = tmp_path / "home"
     work = tmp_path / "work"
@@ -23,7 +25,10 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     work.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.chdir(work)
-    return work
+    logger = logging.getLogger("xminer")
+    handlers = list(logger.handlers)
+    yield work
+    logger.handlers[:] = handlers  # main() pointed logging at captured streams
 
 
 def run(*argv: str) -> int:
