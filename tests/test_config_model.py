@@ -174,3 +174,11 @@ def test_settings_and_work_source() -> None:
     assert make_work_source(config) is not None
     pools = parse({"pools": [{"url": "h:1", "user": "w", "algo": "rx/wow"}]})
     assert make_work_source(pools) is None and config_algo(pools) == "rx/wow"
+
+
+def test_example_config_loads_and_is_xmrig_shaped() -> None:
+    path = Path(__file__).resolve().parents[1] / "examples" / "config.json"
+    raw = json.loads(path.read_text())
+    config = load(path)
+    assert config.to_json() == raw
+    assert config.pools[0].user and config.cpu.profile("rx/arq") is not None
