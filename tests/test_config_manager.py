@@ -166,3 +166,21 @@ def test_watch_ignores_own_save_and_runs_on_a_thread(tmp_path: Path) -> None:
     finally:
         watcher.stop()
     assert manager.config.print_time == 41
+
+
+def test_reload_keeps_command_line_options_on_top(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xminer.cli import merge
+
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "config.json"
+    write(path, {"print-time": 30, "colors": True}, 1_000_000)
+    startup = build(["--print-time=7", "--bench=1M", "-t", "1"])
+    assert startup is not None
+    manager = ConfigManager(startup.config, path, lambda body: merge(startup.parsed, body, "x"))
+    write(path, {"print-time": 99, "colors": False}, 2_000_000)
+    assert manager.reload() is True
+    config = manager.config
+    assert config.print_time == 7 and config.colors is False and config.benchmark is not None
+    assert config.cpu.override is not None and config.cpu.override.count == 1

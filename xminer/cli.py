@@ -70,19 +70,27 @@ def load_file(parsed: Parsed) -> tuple[Path | None, dict[str, Any], Config | Non
         raise Failure(f"{APP_NAME}: {exc}", EXIT_CONFIG) from None
 
 
-def apply_options(parsed: Parsed, body: dict[str, Any], source: str) -> Config:
-    """The file's document with the command line on top; errors name the option if it is one."""
+def merge(parsed: Parsed, body: dict[str, Any], source: str) -> Config:
+    """The file's document with the command line on top; ConfigError names the option if the
+    bad value came from one (its ``source`` is then "--option"), else the file."""
     overrides = apply(parsed, copy.deepcopy(body))
     try:
         config = parse(overrides.body, source, allow_empty=True)
     except ConfigError as exc:
         option = overrides.option_for(exc.path)
         if option is None:
-            raise Failure(f"{APP_NAME}: {exc}", EXIT_CONFIG) from None
-        bad = ConfigError("", exc.value, exc.expected, option, exc.plain)
-        raise Failure(f"{APP_NAME}: {bad}", EXIT_USAGE) from None
+            raise
+        raise ConfigError("", exc.value, exc.expected, option, exc.plain) from None
     config.cpu.override = cpu_override(overrides)
     return config
+
+
+def apply_options(parsed: Parsed, body: dict[str, Any], source: str) -> Config:
+    try:
+        return merge(parsed, body, source)
+    except ConfigError as exc:
+        code = EXIT_USAGE if exc.source.startswith("-") else EXIT_CONFIG
+        raise Failure(f"{APP_NAME}: {exc}", code) from None
 
 
 def cpu_override(overrides: Overrides) -> CpuProfile | None:
@@ -177,13 +185,14 @@ def run(startup: Startup) -> int:
     if startup.dry_run:
         cfg_log.info("configuration OK (%d CPU threads)", len(settings.cpu_threads))
         return 0
-    manager = ConfigManager(config, startup.path)
+    source = display_name(startup.path) if startup.path else "config"
+    manager = ConfigManager(config, startup.path, lambda body: merge(startup.parsed, body, source))
     manager._config = autosave(startup, manager)
-    source = make_work_source(config)
-    if source is None:
+    work = make_work_source(config)
+    if work is None:
         # TODO(main engineer): make_work_source returns the stratum client for config.pools
         raise Failure(f"{APP_NAME}: pools are configured but no pool client is wired yet", 1)
-    miner = Miner(settings, source)
+    miner = Miner(settings, work)
     if config.benchmark is not None:
         miner.banner_extra.append(("POOL #1", f"{bench.BENCH_POOL} algo rx/0"))
     return asyncio.run(run_miner(miner, manager))

@@ -69,9 +69,17 @@ def file_signature(path: Path) -> tuple[int, int] | None:
 class ConfigManager:
     """Owns the current ``Config``; ``path`` is the file behind it (None: nothing is saved)."""
 
-    def __init__(self, config: Config, path: Path | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        path: Path | None = None,
+        overlay: Callable[[dict[str, Any]], Config] | None = None,
+    ) -> None:
+        """``overlay`` turns a reloaded file's JSON into the running Config (the CLI passes one
+        that re-applies its options); by default the file alone."""
         self._config = config
         self.path = path
+        self.overlay = overlay
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
         self.saved_signature: tuple[int, int] | None = None
@@ -124,7 +132,11 @@ class ConfigManager:
         if self.path is None:
             return False
         try:
-            new = parse(read_json(self.path), self.source, allow_empty=True)
+            body = read_json(self.path)
+            if self.overlay is not None:
+                new = self.overlay(body)
+            else:
+                new = parse(body, self.source, allow_empty=True)
         except ConfigError as exc:
             log.error("%s (ignored, the running configuration stays)", exc)
             return False
