@@ -1,149 +1,259 @@
-"""Command line: XMRig's option names, one-line errors, the benchmark and the miner."""
+"""Command line: XMRig's option names over XMRig's config.json, one-line errors, the miner.
+
+Exit codes: 0 done (or --dry-run found the configuration valid); 1 a bad config file, or any
+problem under --dry-run; 2 a bad command line (unknown option, bad value, nothing to do).
+Every message is one line: ``xminer: --threads: "abc": expected an integer 1..1024`` or
+``xminer: config.json: pools[1].url: "stratum+tcp//x": missing "://"``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import copy
+import json
 import logging
-import re
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import click
-
 from xminer import bench
-from xminer.backends.cpu import plan_threads
-from xminer.console.log import setup_logging
-from xminer.cpuinfo import cpu_info
-from xminer.miner import BenchmarkSource, Miner, MinerSettings
+from xminer.config.errors import ConfigError
+from xminer.config.loader import display_name, find_config, parse, read_json, warn_unknown
+from xminer.config.manager import ConfigManager, ConfigWatcher
+from xminer.config.model import Config
+from xminer.config.options import OptionError, Overrides, Parsed, apply, help_text, parse_argv
+from xminer.config.profiles import CpuProfile
+from xminer.config.settings import generated_profiles, make_work_source, settings_from_config
+from xminer.console.log import set_title, setup_logging
+from xminer.miner import Miner, MinerSettings
 from xminer.version import APP_NAME, __version__
 
 log = logging.getLogger("xminer")
+cfg_log = logging.getLogger("xminer.config")
+
+EXIT_CONFIG = 1
+EXIT_USAGE = 2
 
 
-class BenchSize(click.ParamType):
-    name = "size"
+class Failure(Exception):
+    """A one-line error and its exit code."""
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            return value
-        try:
-            return bench.parse_bench_size(str(value))
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
 
 
-class CpuMask(click.ParamType):
-    name = "mask"
+@dataclass
+class Startup:
+    """What the command line and the config file resolve to, before anything runs."""
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        try:
-            mask = int(str(value), 0)
-        except ValueError:
-            self.fail(f"{value!r} is not a mask such as 0x3", param, ctx)
-        if mask < 0:
-            self.fail(f"{value!r} is negative", param, ctx)
-        return mask
+    parsed: Parsed
+    config: Config  # file + command line
+    file_config: Config | None  # the file alone (what autosave writes back to)
+    path: Path | None
+
+    @property
+    def dry_run(self) -> bool:
+        return self.parsed.has("dry-run")
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "-V", "--version", prog_name=APP_NAME)
-@click.option("-t", "--threads", type=click.IntRange(1, 1024), help="number of CPU threads")
-@click.option(
-    "--cpu-max-threads-hint",
-    type=click.IntRange(1, 100),
-    default=100,
-    help="maximum CPU threads as a percentage of the logical CPUs",
-)
-@click.option("--cpu-affinity", type=CpuMask(), help="pin threads to CPUs, mask 0x3 = CPUs 0 and 1")
-@click.option("--cpu-priority", type=click.IntRange(0, 5), help="thread priority, 0 idle .. 5")
-@click.option("--no-cpu", is_flag=True, help="disable the CPU backend")
-@click.option("--opencl", is_flag=True, help="enable the OpenCL backend")
-@click.option("--cuda", is_flag=True, help="enable the CUDA backend")
-@click.option(
-    "--randomx-mode",
-    type=click.Choice(["auto", "fast", "light"]),
-    default="auto",
-    help="fast: 2 GiB dataset, light: 256 MiB cache only",
-)
-@click.option(
-    "--randomx-init",
-    type=click.IntRange(-1, 1024),
-    default=-1,
-    help="threads that build the dataset (-1 = all)",
-)
-@click.option("--huge-pages/--no-huge-pages", default=True, help="use huge pages")
-@click.option(
-    "--bench",
-    "bench_size",
-    type=BenchSize(),
-    help="offline benchmark: 250K, 500K, 1M..10M, or a count such as 2000",
-)
-@click.option(
-    "--print-time",
-    type=click.IntRange(0, 3600),
-    default=60,
-    help="print the hashrate every N seconds (0 = never)",
-)
-@click.option("--no-color", is_flag=True, help="no colours in the console")
-@click.option("--verbose", is_flag=True, help="more detail in the log")
-@click.option("-l", "--log-file", type=click.Path(dir_okay=False), help="also log to FILE")
-@click.option("--http-host", default="127.0.0.1", help="API bind address")
-@click.option("--http-port", type=click.IntRange(0, 65535), help="API port (0 = any free port)")
-@click.option("--http-access-token", help="Bearer token for the API")
-@click.option("--http-no-restricted", is_flag=True, help="allow config changes and control")
-def command(**opts: Any) -> None:
-    """xminer: a RandomX miner with XMRig's options, benchmark and HTTP API."""
+def load_file(parsed: Parsed) -> tuple[Path | None, dict[str, Any], Config | None]:
+    given = parsed.value("config")
+    path = Path(given) if given else find_config()
+    if path is None:
+        return None, {}, None
+    try:
+        body = read_json(path)
+        return path, body, parse(body, display_name(path), allow_empty=True)
+    except ConfigError as exc:
+        raise Failure(f"{APP_NAME}: {exc}", EXIT_CONFIG) from None
+
+
+def merge(parsed: Parsed, body: dict[str, Any], source: str) -> Config:
+    """The file's document with the command line on top; ConfigError names the option if the
+    bad value came from one (its ``source`` is then "--option"), else the file."""
+    overrides = apply(parsed, copy.deepcopy(body))
+    try:
+        config = parse(overrides.body, source, allow_empty=True)
+    except ConfigError as exc:
+        option = overrides.option_for(exc.path)
+        if option is None:
+            raise
+        raise ConfigError("", exc.value, exc.expected, option, exc.plain) from None
+    config.cpu.override = cpu_override(overrides)
+    return config
+
+
+def apply_options(parsed: Parsed, body: dict[str, Any], source: str) -> Config:
+    try:
+        return merge(parsed, body, source)
+    except ConfigError as exc:
+        code = EXIT_USAGE if exc.source.startswith("-") else EXIT_CONFIG
+        raise Failure(f"{APP_NAME}: {exc}", code) from None
+
+
+def cpu_override(overrides: Overrides) -> CpuProfile | None:
+    """-t N and --cpu-affinity MASK: XMRig's ``"*": {intensity, threads, affinity}`` profile."""
+    if overrides.threads is None and overrides.affinity is None:
+        return None
+    mask = -1 if overrides.affinity is None else overrides.affinity
+    raw = {"intensity": 1, "threads": overrides.threads, "affinity": mask}
+    return CpuProfile(raw, count=overrides.threads, mask=mask)
+
+
+def build(argv: list[str]) -> Startup | None:
+    """Parse and check everything; None after --help or --version."""
+    try:
+        parsed = parse_argv(argv)
+    except OptionError as exc:
+        raise Failure(f"{APP_NAME}: {exc}", EXIT_USAGE) from None
+    if parsed.has("help"):
+        sys.stdout.write(help_text(APP_NAME))
+        return None
+    if parsed.has("version"):
+        print(f"{APP_NAME} {__version__}")
+        return None
+    path, body, file_config = load_file(parsed)
+    source = display_name(path) if path else "command line"
+    try:
+        config = apply_options(parsed, body, source)
+    except OptionError as exc:
+        raise Failure(f"{APP_NAME}: {exc}", EXIT_USAGE) from None
+    return Startup(parsed, config, file_config, path)
+
+
+def setup_console(config: Config) -> None:
     setup_logging(
-        color=False if opts["no_color"] else None,
-        verbose=opts["verbose"],
-        log_file=opts["log_file"],
-    )
-    settings = settings_from_options(opts)
-    source = BenchmarkSource(settings.bench_size) if settings.bench_size else None
-    if source is None:
-        raise click.UsageError("no work source: give --bench=SIZE (pools come with -o)")
-    miner = Miner(settings, source)
-    miner.banner_extra.append(("POOL #1", f"{bench.BENCH_POOL} algo rx/0"))
-    sys.exit(asyncio.run(miner.run()))
-
-
-def settings_from_options(opts: dict[str, Any]) -> MinerSettings:
-    threads = plan_threads(
-        cpu_info(), opts["threads"], opts["cpu_max_threads_hint"], opts["cpu_affinity"]
-    )
-    return MinerSettings(
-        cpu_enabled=not opts["no_cpu"],
-        cpu_threads=threads,
-        cpu_priority=opts["cpu_priority"],
-        opencl_enabled=opts["opencl"],
-        cuda_enabled=opts["cuda"],
-        randomx_mode=opts["randomx_mode"],
-        randomx_init=opts["randomx_init"],
-        huge_pages=opts["huge_pages"],
-        print_time=opts["print_time"],
-        bench_size=opts["bench_size"] or 0,
-        color=False if opts["no_color"] else None,
+        color=None if config.colors else False,
+        verbose=config.verbose_level > 0,
+        log_file=config.log_file,
+        syslog=config.syslog,
     )
 
 
-def one_line_error(exc: click.ClickException) -> str:
-    """Click's message without the usage block: 'xminer: --threads: 'abc' is not ...'."""
-    message = re.sub(r"^Invalid value for [^:]*: ", "", exc.format_message().replace("\n", " "))
-    param = getattr(exc, "param", None)
-    if param is not None and getattr(param, "opts", None):
-        return f"{APP_NAME}: {max(param.opts, key=len)}: {message}"
-    return f"{APP_NAME}: {message}"
+def announce(startup: Startup) -> None:
+    """Log lines that only matter once logging is up: unknown keys, unimplemented options."""
+    if startup.path is not None:
+        cfg_log.info("use config file %s", display_name(startup.path))
+        if startup.file_config is not None:
+            warn_unknown(startup.file_config, display_name(startup.path))
+    for option in startup.parsed.not_implemented():
+        cfg_log.warning("%s: accepted, but xminer does not implement it (ignored)", option)
+    if startup.config.donate_level:
+        cfg_log.info("donate-level %d: xminer does not donate", startup.config.donate_level)
+    if startup.config.pause_on_active:
+        cfg_log.warning("pause-on-active: not implemented on this platform (ignored)")
+
+
+def check_work(config: Config) -> None:
+    if config.benchmark is not None and config.benchmark.size_hashes:
+        return
+    if not any(pool.enabled for pool in config.pools):
+        raise Failure(
+            f"{APP_NAME}: nothing to mine: give a pool (-o URL -u WALLET) or --bench=SIZE",
+            EXIT_USAGE,
+        )
+
+
+def autosave(startup: Startup, manager: ConfigManager) -> Config:
+    """Thread profiles generated on first run go into the file (and the running config)."""
+    config = startup.config
+    running = generated_profiles(config) or config
+    if startup.path is None or not config.autosave or startup.file_config is None:
+        return running
+    for_file = generated_profiles(startup.file_config)
+    if for_file is not None:
+        manager.save(for_file)
+    return running
+
+
+def run(startup: Startup) -> int:
+    config = startup.config
+    setup_console(config)
+    announce(startup)
+    if startup.parsed.has("print-config"):
+        print(json.dumps(config.to_json(), indent=4))
+        return 0
+    settings = settings_from_config(config)
+    try:
+        check_work(config)
+    except Failure as exc:
+        if startup.dry_run:
+            raise Failure(str(exc), EXIT_CONFIG) from None
+        raise
+    if startup.dry_run:
+        cfg_log.info("configuration OK (%d CPU threads)", len(settings.cpu_threads))
+        return 0
+    source = display_name(startup.path) if startup.path else "config"
+    manager = ConfigManager(config, startup.path, lambda body: merge(startup.parsed, body, source))
+    manager._config = autosave(startup, manager)
+    work = make_work_source(config)
+    if work is None:
+        # TODO(main engineer): make_work_source returns the stratum client for config.pools
+        raise Failure(f"{APP_NAME}: pools are configured but no pool client is wired yet", 1)
+    miner = Miner(settings, work)
+    if config.benchmark is not None:
+        miner.banner_extra.append(("POOL #1", f"{bench.BENCH_POOL} algo rx/0"))
+    return asyncio.run(run_miner(miner, manager))
+
+
+async def run_miner(miner: Miner, manager: ConfigManager) -> int:
+    """The miner plus the console: keyboard, title, config watch, pause-on-battery."""
+    from xminer.console.keys import start_keyboard
+    from xminer.console.power import watch_battery
+
+    config = manager.config
+    loop = asyncio.get_running_loop()
+    keyboard = start_keyboard(miner)
+    if config.title:
+        set_title(config.title if isinstance(config.title, str) else f"{APP_NAME} {__version__}")
+    watcher = None
+    if manager.path is not None and config.watch:
+        watcher = ConfigWatcher(manager, dispatch=loop.call_soon_threadsafe).start()
+    manager.on_change(lambda old, new: apply_live(miner, old, new))
+    battery = asyncio.ensure_future(watch_battery(miner)) if config.pause_on_battery else None
+    try:
+        return await miner.run()
+    finally:
+        if battery is not None:
+            battery.cancel()
+        if watcher is not None:
+            watcher.stop()
+        if keyboard is not None:
+            keyboard.stop()
+
+
+def apply_live(miner: Miner, old: Config, new: Config) -> None:
+    """What a changed config changes while running; the rest applies at the next start."""
+    settings: MinerSettings = settings_from_config(new)
+    miner.settings.print_time = settings.print_time
+    if (old.colors, old.verbose, old.log_file, old.syslog) != (
+        new.colors,
+        new.verbose,
+        new.log_file,
+        new.syslog,
+    ):
+        setup_console(new)
+    changed = [k for k, v in new.to_json().items() if old.to_json().get(k) != v]
+    restart = [k for k in changed if k in ("cpu", "randomx", "opencl", "cuda", "pools")]
+    cfg_log.info("config changed: %s", ", ".join(changed) or "nothing")
+    if restart:
+        # TODO(main engineer): restart backends / reconnect pools for these sections
+        cfg_log.info("%s: takes effect after a restart", ", ".join(restart))
 
 
 def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    dry_run = "--dry-run" in args
     try:
-        command.main(args=argv, prog_name=APP_NAME, standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        print(one_line_error(exc), file=sys.stderr)
-        sys.exit(exc.exit_code or 2)
-    except click.exceptions.Abort:
-        sys.exit(0)
+        startup = build(args)
+        code = 0 if startup is None else run(startup)
+    except Failure as exc:
+        print(str(exc), file=sys.stderr)
+        code = EXIT_CONFIG if dry_run else exc.code
     except KeyboardInterrupt:
-        sys.exit(0)
+        code = 0
+    except BrokenPipeError:  # xminer --print-config | head
+        code = 0
+    sys.exit(code)

@@ -321,14 +321,14 @@ class Miner:
         print_banner(banner_rows(library_path(), huge_pages, extra), color)
 
     async def _print_speed(self) -> None:
-        interval = self.settings.print_time
-        if interval <= 0:
-            return
+        # print-time is re-read each round: a config reload (watch, PUT) may change it
         while not self.finished.is_set():
+            interval = self.settings.print_time
             try:
-                await asyncio.wait_for(self.finished.wait(), interval)
+                await asyncio.wait_for(self.finished.wait(), interval if interval > 0 else 1.0)
             except TimeoutError:
-                print_speed(self.state)
+                if self.settings.print_time > 0:
+                    print_speed(self.state)
 
     async def run(self) -> int:
         self.loop = asyncio.get_running_loop()

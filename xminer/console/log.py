@@ -49,6 +49,7 @@ def setup_logging(
     verbose: bool = False,
     stream: TextIO | None = None,
     log_file: str | None = None,
+    syslog: bool = False,
 ) -> None:
     stream = stream or sys.stdout
     if color is None:
@@ -64,6 +65,35 @@ def setup_logging(
         file_handler = logging.FileHandler(log_file)
         file_handler.setFormatter(XmrigFormatter(False))
         root.addHandler(file_handler)
+    if syslog:
+        handler = syslog_handler()
+        if handler is not None:
+            root.addHandler(handler)
+
+
+def syslog_handler() -> logging.Handler | None:
+    """The system log through /dev/log (None where there is none, e.g. in a container)."""
+    import os
+    from logging.handlers import SysLogHandler
+
+    if not os.path.exists("/dev/log"):
+        return None
+    try:
+        handler = SysLogHandler(address="/dev/log")
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("xminer[%(process)d]: %(message)s"))
+    return handler
+
+
+def set_title(title: str, stream: TextIO | None = None) -> bool:
+    """Set the terminal window title (OSC 0) when ``stream`` is a terminal."""
+    stream = stream or sys.stdout
+    if not stream.isatty():
+        return False
+    stream.write(f"\x1b]0;{title}\x07")
+    stream.flush()
+    return True
 
 
 def fmt_rate(value: float | None) -> str:

@@ -1,0 +1,195 @@
+"""The command line over the config file: one-line errors, exit codes, overrides, search path."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from xminer.cli import main
+
+GOOD = {"pools": [{"url": "pool.example:3333", "user": "wallet"}], "print-time": 30}
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """No config.json of the developer's: cwd and HOME are empty temporary folders."""
+    home = tmp_path / "home"
+    work = tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    logger = logging.getLogger("xminer")
+    handlers = list(logger.handlers)
+    yield work
+    logger.handlers[:] = handlers  # main() pointed logging at captured streams
+
+
+def run(*argv: str) -> int:
+    with pytest.raises(SystemExit) as info:
+        main(list(argv))
+    return int(info.value.code or 0)
+
+
+def write(path: Path, text: str) -> tuple[bytes, int]:
+    path.write_text(text)
+    os.utime(path, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
+    return path.read_bytes(), path.stat().st_mtime_ns
+
+
+BAD_FILES = [
+    ('{"pools": [', "config.json: line 1 column 12: invalid JSON"),
+    ("[1, 2]", "config.json: [1, 2]: expected a JSON object"),
+    (
+        '{"pools": [{"url": "a:1", "user": "w"}, {"url": "stratum+tcp//x", "user": "w"}]}',
+        'config.json: pools[1].url: "stratum+tcp//x": missing "://"',
+    ),
+    ('{"cpu": {"priority": 9}}', "config.json: cpu.priority: 9: expected an integer 0..5"),
+    ('{"http": {"port": -1}}', "config.json: http.port: -1: expected an integer 0..65535"),
+    ('{"cpu": {"rx": "nope", "enabled": 1}}', "config.json: cpu.enabled: 1: expected true"),
+    ('{"autosave": true, "cpu": {"rx": 5}}', "config.json: cpu.rx: 5: expected a thread profile"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD_FILES)
+@pytest.mark.parametrize("extra", [[], ["--dry-run"], ["--bench=1M"]])
+def test_bad_file_is_one_line_exit_1_and_untouched(
+    isolated: Path, capsys: pytest.CaptureFixture[str], text: str, message: str, extra: list[str]
+) -> None:
+    path = isolated / "config.json"
+    before = write(path, text)
+    assert run(*extra) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"xminer: {message}"), err
+    assert err.count("\n") == 1
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+    assert not (isolated / "config.json.bak").exists()
+
+
+def test_missing_file_given_with_c(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("-c", "nowhere.json") == 1
+    assert capsys.readouterr().err.startswith("xminer: nowhere.json: cannot read")
+
+
+BAD_OPTIONS = [
+    (["-t", "abc"], '--threads: "abc": expected an integer 1..1024'),
+    (["--threads=0"], "--threads: "),
+    (["--foo"], "--foo: no such option"),
+    (["extra"], "extra: unexpected argument"),
+    (["--http-port", "70000"], "--http-port: "),
+    (["-o", "stratum+tcp//x", "-u", "w"], '--url: "stratum+tcp//x": missing "://"'),
+    (["-o", "host:0"], "--url: "),
+    (["-u", "wallet"], "--user: give a pool first with -o/--url"),
+    (["-o", "h:1", "-u", ""], '--user: "": expected a non-empty string'),
+    (["-O", "nocolon"], "--userpass: "),
+    (["--bench=3Q"], '--bench: "3Q": expected a size'),
+    (["--randomx-mode", "turbo"], "--randomx-mode: "),
+    (["--cpu-affinity=zz"], "--cpu-affinity: "),
+    (["--print-time"], "--print-time: needs a value"),
+    (["--no-cpu=1"], "--no-cpu: takes no value"),
+    (["--bench=1K"], "nothing to mine"),
+    ([], "nothing to mine"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD_OPTIONS)
+def test_bad_option_is_one_line_exit_2_file_untouched(
+    isolated: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    path = isolated / "config.json"
+    before = write(path, json.dumps({"print-time": 5}))
+    if message == "nothing to mine" and argv:
+        argv = ["--bench=1K", "-o", "h:1", "--print-config"]  # bench + pool is fine ...
+        assert run(*argv) == 0
+        argv = []  # ... and neither is not
+    assert run(*argv) == 2
+    err = capsys.readouterr().err
+    assert f"xminer: {message}" in err and err.count("\n") == 1, err
+    assert run(*argv, "--dry-run") == 1  # --dry-run: 0 or 1
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+
+
+def test_dry_run_valid(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (isolated / "config.json").write_text(json.dumps(GOOD))
+    assert run("--dry-run", "--no-color") == 0
+    assert "configuration OK" in capsys.readouterr().out
+
+
+def test_print_config_applies_options_over_the_file(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (isolated / "config.json").write_text(json.dumps(GOOD))
+    argv = ["-o", "a:1", "-u", "w1", "-k", "-o", "stratum+ssl://b:2", "-O", "w2:secret"]
+    argv += ["--http-port", "4000", "--print-time=7", "--no-color", "--print-config"]
+    assert run(*argv) == 0
+    out = capsys.readouterr().out
+    config = json.loads(out[out.index("{") :])
+    assert [(p["url"], p["user"], p["pass"]) for p in config["pools"]] == [
+        ("a:1", "w1", "x"),
+        ("stratum+ssl://b:2", "w2", "secret"),
+    ]
+    assert config["pools"][0]["keepalive"] is True and config["pools"][1]["keepalive"] is False
+    assert config["http"]["port"] == 4000 and config["http"]["enabled"] is True
+    assert config["print-time"] == 7 and config["colors"] is False
+
+
+def test_options_without_o_change_the_files_last_pool(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (isolated / "config.json").write_text(json.dumps(GOOD))
+    assert run("-u", "other", "--rig-id", "r1", "--print-config") == 0
+    out = capsys.readouterr().out
+    pool = json.loads(out[out.index("{") :])["pools"][0]
+    assert (pool["url"], pool["user"], pool["rig-id"]) == ("pool.example:3333", "other", "r1")
+
+
+def test_unimplemented_option_is_accepted_with_one_line(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("--bench=1M", "--asm", "intel", "--asm=ryzen", "--stress", "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert out.count("--asm: accepted, but xminer does not implement it") == 1
+    assert "--stress: accepted" in out
+
+
+def test_every_xmrig_option_name_is_known() -> None:
+    from xminer.config.options import TABLE
+
+    known = set(TABLE.index())
+    help_file = Path(__file__).resolve().parents[1].parent / "shared/xmrig-api/xmrig-help.txt"
+    if not help_file.exists():
+        pytest.skip("shared/ is not beside the repository")
+    wanted: set[str] = set()
+    for line in help_file.read_text().splitlines():
+        match = re.match(r"^\s+(?:(-\w), )?(--[\w-]+)", line)
+        if match:
+            wanted.update(n for n in match.groups() if n)
+    assert len(wanted) > 100
+    assert wanted - known == set()
+
+
+def test_search_path_order(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = Path(os.environ["HOME"])
+    (home / ".config").mkdir()
+    (home / ".config" / "xmrig.json").write_text('{"print-time": 11}')
+    (home / ".xmrig.json").write_text('{"print-time": 12}')
+
+    def print_time() -> int:
+        assert run("--bench=1M", "--print-config") == 0
+        out = capsys.readouterr().out
+        return int(json.loads(out[out.index("{") :])["print-time"])
+
+    assert print_time() == 12
+    (home / ".xminer.json").write_text('{"print-time": 13}')
+    assert print_time() == 13
+    (isolated / "config.json").write_text('{"print-time": 14}')
+    assert print_time() == 14
+    assert run("-c", str(home / ".config" / "xmrig.json"), "--bench=1M", "--print-config") == 0
+    out = capsys.readouterr().out
+    assert json.loads(out[out.index("{") :])["print-time"] == 11

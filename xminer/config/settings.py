@@ -1,0 +1,95 @@
+"""From the config model to what the miner runs: MinerSettings, thread plans, the work source."""
+
+from __future__ import annotations
+
+import logging
+
+from xminer.backends.cpu.threads import CpuThread, auto_thread_count, plan_threads
+from xminer.config.model import Config
+from xminer.cpuinfo import CpuInfo, cpu_info
+from xminer.miner import BenchmarkSource, MinerSettings, WorkSource
+
+log = logging.getLogger("xminer.config")
+
+DEFAULT_ALGO = "rx/0"
+COIN_ALGOS = {"monero": "rx/0", "xmr": "rx/0", "wownero": "rx/wow", "arqma": "rx/arq"}
+
+
+def config_algo(config: Config) -> str:
+    """The algorithm to plan threads for: the benchmark's, the first enabled pool's, or rx/0."""
+    if config.benchmark is not None:
+        return config.benchmark.algo
+    for pool in config.pools:
+        if pool.enabled:
+            if pool.algo:
+                return pool.algo
+            if pool.coin:
+                return COIN_ALGOS.get(pool.coin.lower(), DEFAULT_ALGO)
+            break
+    return DEFAULT_ALGO
+
+
+def cpu_threads(config: Config, info: CpuInfo | None = None) -> tuple[list[CpuThread], bool]:
+    """The CPU threads for the config's algorithm and whether they were generated (no profile).
+
+    A profile of ``false`` gives no threads.
+    """
+    info = info or cpu_info()
+    cpu = config.cpu
+    hint = cpu.max_threads_hint or 100
+    profile = cpu.override or cpu.profile(config_algo(config))
+    if profile is None:
+        return plan_threads(info, None, hint), True
+    return profile.resolve(info.threads, auto_thread_count(info, hint)), False
+
+
+def generated_profiles(config: Config, info: CpuInfo | None = None) -> Config | None:
+    """A copy of ``config`` with the thread profile xminer generated (for autosave), or None.
+
+    XMRig writes a generated RandomX profile as an array of affinities under the family name.
+    """
+    threads, generated = cpu_threads(config, info)
+    if not generated:
+        return None
+    body = config.to_file_json()
+    family = config_algo(config).split("/", 1)[0]
+    body["cpu"].pop("max-threads-hint", None)
+    body["cpu"][family] = [t.affinity for t in threads]
+    if config.cpu.max_threads_hint not in (None, 100):
+        body["cpu"]["max-threads-hint"] = config.cpu.max_threads_hint
+    new = Config.from_json(body)
+    new.has_pool_keys = config.has_pool_keys
+    new.cpu.override = config.cpu.override
+    return new
+
+
+def settings_from_config(config: Config, info: CpuInfo | None = None) -> MinerSettings:
+    threads, _ = cpu_threads(config, info)
+    bench_size = config.benchmark.size_hashes if config.benchmark is not None else 0
+    return MinerSettings(
+        cpu_enabled=config.cpu.enabled and bool(threads),
+        cpu_threads=threads,
+        cpu_priority=config.cpu.priority,
+        opencl_enabled=config.opencl.enabled,
+        cuda_enabled=config.cuda.enabled,
+        randomx_mode=config.randomx.mode,
+        randomx_init=config.randomx.init,
+        huge_pages=bool(config.cpu.huge_pages),
+        print_time=config.print_time,
+        bench_size=bench_size,
+        color=None if config.colors else False,
+        backend_options={
+            "opencl": dict(config.opencl.to_json()),
+            "cuda": dict(config.cuda.to_json()),
+        },
+    )
+
+
+def make_work_source(config: Config) -> WorkSource | None:
+    """The benchmark in benchmark mode; None for pools (the stratum client is wired elsewhere).
+
+    TODO(main engineer): return the stratum/daemon client for ``config.pools`` here.
+    """
+    if config.benchmark is not None and config.benchmark.size_hashes:
+        return BenchmarkSource(config.benchmark.size_hashes)
+    return None
