@@ -366,7 +366,7 @@ class BenchmarkSource:
             miner.total_threads,
             verdict.rule,
         )
-        miner.state.connection = {"pool": bench.BENCH_POOL}
+        miner.state.connection = {"pool": bench.BENCH_POOL, "since": time.time()}
         await miner.set_job(bench.bench_job(self.size, chained))
 
     async def submit(self, result: Result) -> None:
