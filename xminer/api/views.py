@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 
 SCRATCHPAD = 2 * 1024 * 1024  # rx/0 scratchpad per hash in flight
 ALGORITHMS = ["rx/0"]
+# the backend-specific keys of a backend that is not running here (disabled or unavailable)
+ABSENT_FIELDS: dict[str, dict[str, Any]] = {
+    "cpu": {"hw-aes": False, "priority": -1, "msr": False, "asm": False, "argon2-impl": "default"},
+    "opencl": {"platform": None},
+}
 
 
 def rates(values: list[float | None]) -> list[float | None]:
@@ -168,15 +173,19 @@ class Views:
         }
         if backend is not None:
             entry.update(backend.api_fields())
-        elif name == "opencl":
-            entry["platform"] = None
-        if name == "cpu" and backend is not None and stats is not None:
+        elif name in ABSENT_FIELDS:
+            entry.update(ABSENT_FIELDS[name])
+        if name == "cpu":
             entry["hugepages"] = list(self.state.dataset.huge_pages)
-            entry["memory"] = sum(t.intensity for t in stats.threads) * SCRATCHPAD if running else 0
+            entry["memory"] = self._cpu_memory(stats) if running else 0
         if running and stats is not None:
             entry["hashrate"] = rates(stats.hashrate())
             entry["threads"] = [self._thread(name, t) for t in stats.threads]
         return entry
+
+    @staticmethod
+    def _cpu_memory(stats: BackendStats | None) -> int:
+        return sum(t.intensity for t in stats.threads) * SCRATCHPAD if stats else 0
 
     @staticmethod
     def _thread(backend: str, t: Any) -> dict[str, Any]:
