@@ -53,6 +53,8 @@ class Rpc:
 
 def parse(body: bytes) -> dict[str, Any]:
     """``{"method", "id"}`` of a valid request, or the error envelope to answer."""
+    if not body.strip():
+        return _error(INVALID_REQUEST)  # as XMRig: an empty body is no request, not bad JSON
     try:
         request = json.loads(body)
     except (ValueError, UnicodeDecodeError):
