@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from xminer import bench
+from xminer.api import ApiSettings, start_api
 from xminer.backends.cpu import plan_threads
 from xminer.console.log import setup_logging
 from xminer.cpuinfo import cpu_info
@@ -87,10 +88,13 @@ class CpuMask(click.ParamType):
 @click.option("--no-color", is_flag=True, help="no colours in the console")
 @click.option("--verbose", is_flag=True, help="more detail in the log")
 @click.option("-l", "--log-file", type=click.Path(dir_okay=False), help="also log to FILE")
-@click.option("--http-host", default="127.0.0.1", help="API bind address")
+@click.option("--http-enabled", is_flag=True, help="serve the HTTP API")
+@click.option("--http-host", help="API bind address (default 127.0.0.1)")
 @click.option("--http-port", type=click.IntRange(0, 65535), help="API port (0 = any free port)")
 @click.option("--http-access-token", help="Bearer token for the API")
 @click.option("--http-no-restricted", is_flag=True, help="allow config changes and control")
+@click.option("--api-id", help="fixed API instance id")
+@click.option("--api-worker-id", help="API worker id (default: the host name)")
 def command(**opts: Any) -> None:
     """xminer: a RandomX miner with XMRig's options, benchmark and HTTP API."""
     setup_logging(
@@ -104,7 +108,30 @@ def command(**opts: Any) -> None:
         raise click.UsageError("no work source: give --bench=SIZE (pools come with -o)")
     miner = Miner(settings, source)
     miner.banner_extra.append(("POOL #1", f"{bench.BENCH_POOL} algo rx/0"))
-    sys.exit(asyncio.run(miner.run()))
+    sys.exit(asyncio.run(run_with_api(miner, api_settings_from_options(opts))))
+
+
+def api_settings_from_options(opts: dict[str, Any]) -> ApiSettings:
+    """Any --http-* option turns the API on, as in XMRig."""
+    http = ("http_enabled", "http_host", "http_port", "http_access_token", "http_no_restricted")
+    return ApiSettings(
+        enabled=any(opts.get(k) not in (None, False) for k in http),
+        host=opts.get("http_host") or "127.0.0.1",
+        port=opts.get("http_port") or 0,
+        access_token=opts.get("http_access_token"),
+        restricted=not opts.get("http_no_restricted"),
+        api_id=opts.get("api_id"),
+        worker_id=opts.get("api_worker_id"),
+    )
+
+
+async def run_with_api(miner: Miner, api: ApiSettings) -> int:
+    if api.enabled:
+        try:
+            start_api(miner, api)
+        except OSError as exc:
+            log.error("HTTP API cannot listen on %s:%d: %s", api.host, api.port, exc)
+    return await miner.run()
 
 
 def settings_from_options(opts: dict[str, Any]) -> MinerSettings:
