@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import json
 import math
-
-Scalar = str | int | float | bool | None
+from json.encoder import encode_basestring  # the C encoder when available
 
 
 def _scalar(value: object) -> str:
-    if isinstance(value, float) and not math.isfinite(value):
+    """One scalar, without json.dumps' per-call overhead (this is on every API reply)."""
+    if value is None:
         return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        return encode_basestring(value)
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        return float.__repr__(value) if math.isfinite(value) else "null"
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -26,7 +36,7 @@ def _encode(value: object, level: int, out: list[str]) -> None:
             return
         out.append("{\n")
         for i, (key, item) in enumerate(value.items()):
-            out.append(f"{pad}{json.dumps(str(key), ensure_ascii=False)}: ")
+            out.append(f"{pad}{encode_basestring(str(key))}: ")
             _encode(item, level + 1, out)
             out.append(",\n" if i < len(value) - 1 else "\n")
         out.append("    " * level + "}")
