@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +21,7 @@ from api_support import (
     RunningMiner,
     auth,
     load_capture,
+    send,
     shape_diff,
 )
 
@@ -347,3 +349,19 @@ def test_put_without_config_manager_is_not_applied(rm: RunningMiner) -> None:
     reply = rm.request(Request("PUT", "/2/config", {**auth(TOKEN), **JSON}, before))
     assert reply.status == 501
     assert rm.get("/2/config").body == before
+
+
+def test_rebind_moves_the_listener(rm: RunningMiner, restore: None) -> None:
+    assert rm.api is not None
+    old_port = rm.port
+    rm.rebind(ApiSettings(**{**FULL.__dict__, "host": "127.0.0.1", "port": 0, "api_id": "x"}))
+    assert rm.port == old_port  # same host and port (0): the listener stays, settings change
+    assert rm.get("/2/summary").json()["id"] == "x"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        new_port = s.getsockname()[1]
+    rm.rebind(ApiSettings(**{**FULL.__dict__, "port": new_port}))
+    assert rm.port == new_port
+    assert rm.get("/2/summary").status == 200
+    with pytest.raises(ConnectionRefusedError):
+        send(old_port, Request("GET", "/2/summary", auth(TOKEN)))

@@ -26,11 +26,10 @@ MAX_HTTP_BODY = 16 * 1024 * 1024  # Tornado drops larger requests; the handler r
 
 def bind(host: str, port: int) -> list[socket.socket]:
     """``::`` listens on IPv6 and IPv4, ``0.0.0.0`` on IPv4; port 0 takes one free port."""
+    if host == "::":  # Tornado makes IPv6 sockets V6ONLY: bind both families instead
+        return tornado.netutil.bind_sockets(port, None, family=socket.AF_UNSPEC)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    if host == "::":
-        family = socket.AF_UNSPEC
-    # with port 0 and two families, Tornado binds the second to the port the first got
-    return tornado.netutil.bind_sockets(port, host or None, family=family)
+    return tornado.netutil.bind_sockets(port, host, family=family)
 
 
 class ApiServer:
