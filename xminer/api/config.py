@@ -1,8 +1,8 @@
 """GET and PUT on /1/config and /2/config, over the config manager when the miner has one.
 
-The manager (``miner.config``) offers ``to_json() -> dict``, ``validate(body)`` (raises
-``ConfigError``) and ``replace(body)`` (validates, saves atomically, applies live).  Without one
-GET shows what the miner and the API were started with, and PUT cannot apply anything.
+The manager (``miner.config``) offers ``to_json() -> dict`` and ``replace(body)``, which
+validates the whole body (raising ``ConfigError``), then saves atomically and applies live.
+Without one GET shows what the miner and the API were started with, and PUT applies nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
 class ConfigManagerLike(Protocol):
     def to_json(self) -> dict[str, Any]: ...
-    def validate(self, body: dict[str, Any]) -> object: ...
     def replace(self, body: dict[str, Any]) -> object: ...
 
 
@@ -95,8 +94,7 @@ def put(miner: Miner, api: ApiSettings, body: bytes) -> PutOutcome:
         return PutOutcome(501, "NOT_IMPLEMENTED")
     errors = _config_error_types()
     try:
-        cfg.validate(doc)
-        cfg.replace(doc)
+        cfg.replace(doc)  # validates the whole document before it changes anything
     except errors as exc:
         return PutOutcome(400, str(exc) or "BAD_REQUEST")
     new_api = ApiSettings.from_config(cfg.to_json())
