@@ -188,11 +188,14 @@ def run(startup: Startup) -> int:
     source = display_name(startup.path) if startup.path else "config"
     manager = ConfigManager(config, startup.path, lambda body: merge(startup.parsed, body, source))
     manager._config = autosave(startup, manager)
-    work = make_work_source(config)
+    try:
+        work = make_work_source(config)
+    except ValueError as exc:
+        raise Failure(f"{APP_NAME}: {source}: {exc}", EXIT_CONFIG) from None
     if work is None:
-        # TODO(main engineer): make_work_source returns the stratum client for config.pools
-        raise Failure(f"{APP_NAME}: pools are configured but no pool client is wired yet", 1)
+        raise Failure(f"{APP_NAME}: nothing to mine: no enabled pool and no --bench", 2)
     miner = Miner(settings, work)
+    miner.config = manager
     if config.benchmark is not None:
         miner.banner_extra.append(("POOL #1", f"{bench.BENCH_POOL} algo rx/0"))
     return asyncio.run(run_miner(miner, manager))
@@ -213,6 +216,7 @@ async def run_miner(miner: Miner, manager: ConfigManager) -> int:
         watcher = ConfigWatcher(manager, dispatch=loop.call_soon_threadsafe).start()
     manager.on_change(lambda old, new: apply_live(miner, old, new))
     battery = asyncio.ensure_future(watch_battery(miner)) if config.pause_on_battery else None
+    start_http_api(miner, manager)
     try:
         return await miner.run()
     finally:
@@ -222,6 +226,21 @@ async def run_miner(miner: Miner, manager: ConfigManager) -> int:
             watcher.stop()
         if keyboard is not None:
             keyboard.stop()
+
+
+def start_http_api(miner: Miner, manager: ConfigManager) -> None:
+    """The HTTP API when ``http.enabled`` (any --http-* option turns it on)."""
+    from xminer.api import ApiSettings, start_api
+
+    api = ApiSettings.from_config(manager.to_json())
+    if not api.enabled:
+        return
+    try:
+        server = start_api(miner, api)
+    except OSError as exc:
+        log.error("HTTP API cannot listen on %s:%d: %s", api.host, api.port, exc)
+        return
+    miner.banner_extra.append(("HTTP API", f"{api.host}:{server.port}"))
 
 
 def apply_live(miner: Miner, old: Config, new: Config) -> None:

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from xminer import bench
 from xminer.backends import Backend, BackendContext, load_backend_module
@@ -85,6 +85,7 @@ class Miner:
         self._bench_done = 0
         self._bench_started = 0.0
         self.hooks_on_stop: list[Callable[[], Awaitable[None]]] = []
+        self.config: Any = None  # the ConfigManager when started from the CLI (API GET/PUT)
         self.banner_extra: list[tuple[str, str]] = []  # e.g. ("POOL #1", ...), ("HTTP API", ...)
         self._tasks: set[asyncio.Future[None]] = set()
         self.stopped = False  # json_rpc "stop": backends down until "start"
@@ -373,7 +374,7 @@ class BenchmarkSource:
             miner.total_threads,
             verdict.rule,
         )
-        miner.state.connection = {"pool": bench.BENCH_POOL}
+        miner.state.connection = {"pool": bench.BENCH_POOL, "since": time.time()}
         await miner.set_job(bench.bench_job(self.size, chained))
 
     async def submit(self, result: Result) -> None:

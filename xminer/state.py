@@ -42,6 +42,15 @@ class HashCounter:
         with self._lock:
             return self._samples[-1] if self._samples else (0.0, 0)
 
+    def idle(self, every: float = 1.0) -> None:
+        """A sample with no new hashes (paused), at most once per ``every`` seconds, so that
+        the windows decay to 0 as XMRig's do instead of running out of samples."""
+        now = self._clock()
+        with self._lock:
+            if self._samples and now - self._samples[-1][0] < every:
+                return
+        self.add(0)
+
     def rate(self, window: float) -> float | None:
         now = self._clock()
         with self._lock:

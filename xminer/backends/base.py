@@ -70,6 +70,7 @@ class Worker(abc.ABC):
             seen = -1
             while not backend.stopping.is_set():
                 if not backend.active.wait(0.2):
+                    self.counter.idle()
                     continue
                 seq, job, alloc = backend.ctx.slot.get()
                 if job is None or alloc is None:

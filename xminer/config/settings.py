@@ -86,10 +86,17 @@ def settings_from_config(config: Config, info: CpuInfo | None = None) -> MinerSe
 
 
 def make_work_source(config: Config) -> WorkSource | None:
-    """The benchmark in benchmark mode; None for pools (the stratum client is wired elsewhere).
-
-    TODO(main engineer): return the stratum/daemon client for ``config.pools`` here.
-    """
+    """The benchmark in benchmark mode, else the stratum/daemon client for ``config.pools``."""
     if config.benchmark is not None and config.benchmark.size_hashes:
         return BenchmarkSource(config.benchmark.size_hashes)
-    return None
+    from xminer.net import create_work_source
+    from xminer.net.settings import pool_from_config
+
+    pools = [
+        pool_from_config(pool.to_json(), f"pools[{i}]")
+        for i, pool in enumerate(config.pools)
+        if pool.to_json().get("enabled", True) is not False
+    ]
+    if not pools:
+        return None
+    return create_work_source(pools, config.retries, float(config.retry_pause))

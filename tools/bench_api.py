@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Does serving the API slow hashing?  One run, one miner (benchmark mode, 127.0.0.1 only):
+
+  idle 1 -> loaded (REQ/s of GET /2/summary) -> idle 2
+
+The hashrate of each 60 s phase is the miner's own 60 s window read at the phase's end (one
+request); the loss compares the loaded phase with the mean of the two idle phases around it,
+which cancels slow drift.  The load generator runs on the same machine: on a small machine its
+own CPU use is part of what the hashing loses.  Latency is
+measured per request, from its scheduled send time to the last byte (so a stalled server shows).
+
+    python tools/bench_api.py [--mode light|fast] [--threads N] [--rate 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "bench"
+WINDOW = 60.0  # the summary's second window
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_miner(port: int, mode: str, threads: int) -> subprocess.Popen[str]:
+    args = [
+        sys.executable, "-m", "xminer", "--bench=10M", f"--randomx-mode={mode}",
+        "-t", str(threads), "--no-color", "--print-time=0", "--http-host=127.0.0.1",
+        f"--http-port={port}", f"--http-access-token={TOKEN}",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env, cwd=ROOT)  # fmt: skip
+
+
+class Client:
+    """One keep-alive connection to the API."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+
+    def get(self, path: str) -> dict:
+        for attempt in (1, 2):
+            try:
+                self.conn.request("GET", path, headers={"Authorization": f"Bearer {TOKEN}"})
+                resp = self.conn.getresponse()
+                body = resp.read()
+                if resp.status != 200:
+                    raise RuntimeError(f"{path}: HTTP {resp.status}")
+                return json.loads(body)
+            except (ConnectionError, http.client.HTTPException):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def rates(self) -> list[float | None]:
+        return self.get("/2/summary")["hashrate"]["total"]
+
+
+def wait_ready(proc: subprocess.Popen[str], port: int) -> Client:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if re.search(rf"HTTP API 127\.0\.0\.1:{port}", line):
+            threading.Thread(target=proc.stdout.read, daemon=True).start()  # drain the log
+            return Client(port)
+    raise SystemExit("the miner exited before its API came up")
+
+
+def phase_rate(client: Client) -> float:
+    """The 60 s window at the end of the next 60 s."""
+    time.sleep(WINDOW)
+    rate = client.rates()[1]
+    if rate is None:
+        raise SystemExit("the miner's 60 s window is empty: it hashed too slowly to measure")
+    return rate
+
+
+def load(port: int, rate: float, stop: threading.Event, latencies: list[float]) -> None:
+    client = Client(port)
+    interval = 1.0 / rate
+    due = time.perf_counter()
+    while not stop.is_set():
+        now = time.perf_counter()
+        if now < due:
+            time.sleep(due - now)
+        client.get("/2/summary")
+        latencies.append(time.perf_counter() - due)
+        due += interval
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mode", choices=["light", "fast"], default="light")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--rate", type=float, default=200.0, help="requests per second")
+    opts = ap.parse_args()
+    port = free_port()
+    proc = start_miner(port, opts.mode, opts.threads)
+    try:
+        client = wait_ready(proc, port)
+        while not client.rates()[0]:  # hashing: the dataset is ready and samples come in
+            time.sleep(1)
+        idle1 = phase_rate(client)
+        stop, latencies = threading.Event(), []
+        loader = threading.Thread(target=load, args=(port, opts.rate, stop, latencies))
+        started = time.perf_counter()
+        loader.start()
+        loaded = phase_rate(client)
+        stop.set()
+        loader.join()
+        served = len(latencies) / (time.perf_counter() - started)
+        idle2 = phase_rate(client)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    idle = (idle1 + idle2) / 2
+    lat = sorted(latencies)
+    print(f"mode {opts.mode}, {opts.threads} hashing threads, {os.cpu_count()} logical CPUs")
+    print(f"hashrate idle   {idle:8.2f} H/s  (before {idle1:.2f}, after {idle2:.2f})")
+    print(f"hashrate loaded {loaded:8.2f} H/s  at {served:.0f} req/s of GET /2/summary")
+    print(f"lost            {100 * (1 - loaded / idle):8.2f} %")
+    print(f"latency median  {1000 * statistics.median(lat):8.2f} ms")
+    p99 = lat[int(0.99 * (len(lat) - 1))]
+    print(f"latency p99     {1000 * p99:8.2f} ms  ({len(lat)} requests)")
+
+
+if __name__ == "__main__":
+    main()

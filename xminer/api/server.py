@@ -1,0 +1,89 @@
+"""The API server: a Tornado HTTPServer on the miner's event loop, rebindable at run time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from typing import TYPE_CHECKING
+
+import tornado.httpserver
+import tornado.netutil
+import tornado.web
+
+from xminer.api.http import ApiHandler, log_request
+from xminer.api.machine import MachineInfo
+from xminer.api.rpc import Rpc
+from xminer.api.settings import ApiSettings
+from xminer.api.views import Views
+
+if TYPE_CHECKING:
+    from xminer.miner import Miner
+
+log = logging.getLogger("xminer.api")
+MAX_HTTP_BODY = 16 * 1024 * 1024  # Tornado drops larger requests; the handler refuses > 1 MiB
+
+
+def bind(host: str, port: int) -> list[socket.socket]:
+    """``::`` listens on IPv6 and IPv4, ``0.0.0.0`` on IPv4; port 0 takes one free port."""
+    if host == "::":  # Tornado makes IPv6 sockets V6ONLY: bind both families instead
+        return tornado.netutil.bind_sockets(port, None, family=socket.AF_UNSPEC)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return tornado.netutil.bind_sockets(port, host, family=family)
+
+
+class ApiServer:
+    """``port`` is the port actually bound; ``stop()`` and ``rebind(settings)`` are awaitable."""
+
+    def __init__(self, miner: Miner, settings: ApiSettings, machine: MachineInfo) -> None:
+        self.miner = miner
+        self.machine = machine
+        self.settings = settings
+        self.views = Views(miner, settings, machine)
+        self.rpc = Rpc(miner)
+        self.config_lock = asyncio.Lock()
+        self.app = tornado.web.Application(
+            [(r".*", ApiHandler, {"server": self})], log_function=log_request
+        )
+        self._http: tornado.httpserver.HTTPServer | None = None
+        self.port = 0
+
+    def listen(self) -> None:
+        sockets = bind(self.settings.host, self.settings.port)
+        http = tornado.httpserver.HTTPServer(self.app, max_body_size=MAX_HTTP_BODY, xheaders=False)
+        http.add_sockets(sockets)
+        self._http = http
+        self.port = sockets[0].getsockname()[1]
+        log.info("HTTP API %s:%d", self.settings.host, self.port)
+
+    async def stop(self) -> None:
+        if self._http is not None:
+            self._http.stop()
+            await self._http.close_all_connections()
+            self._http = None
+
+    async def rebind(self, settings: ApiSettings) -> None:
+        """Apply new http/api settings; the listener moves only when host or port changed."""
+        old = self.settings
+        self.settings = settings
+        self.views = Views(self.miner, settings, self.machine)
+        same = (old.host, old.port) == (settings.host, settings.port) and settings.enabled
+        if same and self._http is not None:
+            return
+        await self.stop()
+        if settings.enabled:
+            self.listen()
+        else:
+            log.info("HTTP API disabled")
+
+    def schedule_rebind(self, settings: ApiSettings) -> None:
+        """Rebind after the current reply went out (a PUT /2/config that changed http)."""
+        asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self.rebind(settings)))
+
+
+def start_api(miner: Miner, settings: ApiSettings) -> ApiServer:
+    """Listen now (on the running loop) and stop with the miner; OSError if the bind fails."""
+    server = ApiServer(miner, settings, MachineInfo.probe())
+    server.listen()
+    miner.hooks_on_stop.append(server.stop)
+    return server
