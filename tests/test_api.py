@@ -11,7 +11,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from api_support import (
+from tests.api_support import (
     JSON,
     OPENAPI,
     SHARED,
@@ -37,7 +37,7 @@ SETUPS = {
     "notoken": ApiSettings(enabled=True, port=0, access_token=None, restricted=True),
     "notoken_norestricted": ApiSettings(enabled=True, port=0, access_token=None, restricted=False),
 }
-# where xminer is right and XMRig is not (docs/api.md)
+# where xminer is right and XMRig is not (README.md, The HTTP API)
 CORRECTIONS = {"2_summary_query": 200, "rpc_ct_charset": 200, "method_head_summary": 200}
 DOC = json.loads(OPENAPI.read_text())
 

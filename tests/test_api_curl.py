@@ -1,4 +1,4 @@
-"""The curl examples of docs/api.md, run verbatim with curl against `xminer --http-port=18080`."""
+"""The curl examples of README.md (The HTTP API), run verbatim with curl against `xminer --http-port=18080`."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_support import Request, send
-from test_bench_cli import wait_for
+from tests.api_support import Request, send
+from tests.test_bench_cli import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
-DOC = (ROOT / "docs" / "api.md").read_text()
+README = (ROOT / "README.md").read_text()
+DOC = README.split("\n## The HTTP API\n", 1)[1].split("\n## ", 1)[0]
 EXAMPLES = re.findall(r"```sh\n(.*?)```", DOC, re.S)
 START = re.search(r"`(xminer --bench[^`]*)`", DOC)
 
@@ -38,7 +39,7 @@ def port_free(port: int) -> bool:
 
 @pytest.fixture(scope="module")
 def miner() -> Iterator[subprocess.Popen[str]]:
-    assert START is not None, "docs/api.md names no start command"
+    assert START is not None, "README.md (The HTTP API) names no start command"
     if not port_free(18080):
         pytest.skip("port 18080 is in use")
     # the documented command, in light mode on one thread to spare the CI machine

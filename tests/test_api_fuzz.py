@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 import schemathesis
-from api_support import OPENAPI, TOKEN, Request, RunningMiner, auth
+from tests.api_support import OPENAPI, TOKEN, Request, RunningMiner, auth
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode

@@ -1,7 +1,7 @@
 """XMRig's request pipeline on one Tornado handler, so that the order of checks (and so every
 status code) is XMRig's: OPTIONS, favicon, method, token, restricted/content type, route.
 
-Three deliberate corrections (docs/api.md): the query string is ignored when routing, a
+Three deliberate corrections (README.md, The HTTP API): the query string is ignored when routing, a
 ``charset`` parameter on ``application/json`` is accepted, and HEAD is answered as GET without
 a body.
 """
