@@ -11,6 +11,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+
 from tests.api_support import (
     JSON,
     OPENAPI,
@@ -24,7 +25,6 @@ from tests.api_support import (
     send,
     shape_diff,
 )
-
 from xminer.api import ApiSettings
 
 pytestmark = pytest.mark.timeout(300)

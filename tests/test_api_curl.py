@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from tests.api_support import Request, send
 from tests.test_bench_cli import wait_for
 

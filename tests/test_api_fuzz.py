@@ -9,13 +9,13 @@ from collections.abc import Iterator
 import pytest
 import requests
 import schemathesis
-from tests.api_support import OPENAPI, TOKEN, Request, RunningMiner, auth
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from tests.api_support import OPENAPI, TOKEN, Request, RunningMiner, auth
 from xminer.api import ApiSettings
 
 pytestmark = pytest.mark.timeout(300)
