@@ -1,4 +1,4 @@
-"""The curl examples of README.md (The HTTP API), run verbatim with curl against `xminer --http-port=18080`."""
+"""The curl examples of README.md (The HTTP API), run verbatim against the miner."""
 
 from __future__ import annotations
 
