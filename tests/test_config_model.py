@@ -173,7 +173,13 @@ def test_settings_and_work_source() -> None:
     assert settings.color is False
     assert make_work_source(config) is not None
     pools = parse({"pools": [{"url": "h:1", "user": "w", "algo": "rx/wow"}]})
-    assert make_work_source(pools) is None and config_algo(pools) == "rx/wow"
+    assert config_algo(pools) == "rx/wow"
+    with pytest.raises(ValueError, match=r"pools\[0\]\.algo"):
+        make_work_source(pools)  # the stratum client mines rx/0 only
+    pool = parse({"pools": [{"url": "127.0.0.1:3333", "user": "w"}]})
+    assert type(make_work_source(pool)).__name__ == "PoolClient"
+    disabled = parse({"pools": [{"url": "127.0.0.1:3333", "user": "w", "enabled": False}]})
+    assert make_work_source(disabled) is None
 
 
 def test_example_config_loads_and_is_xmrig_shaped() -> None:
