@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,17 +43,3 @@ def test_bad_put_leaves_config_and_file(rm: tuple[RunningMiner, Path], name: str
     assert reply.status in (400, 413)
     assert running.get("/2/config").body == before
     assert path.read_bytes() == file_before
-
-
-def test_good_put_is_applied_and_saved_atomically(rm: tuple[RunningMiner, Path]) -> None:
-    running, path = rm
-    old = path.read_bytes()
-    doc = running.get("/2/config").json()
-    doc["print-time"] = 20
-    reply = running.request(
-        Request("PUT", "/2/config", {**auth(TOKEN), **JSON}, json.dumps(doc).encode())
-    )
-    assert reply.status == 204
-    assert running.get("/2/config").json()["print-time"] == 20
-    assert json.loads(path.read_text())["print-time"] == 20
-    assert path.with_name(path.name + ".bak").read_bytes() == old
