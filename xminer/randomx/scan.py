@@ -87,15 +87,12 @@ class Scanner:
         """
         lib, handle, buf, size, out = self._lib, self.vm.handle, self._buf, self._size, self._out
         base = _TAIL.unpack_from(buf, 0)[0]
-        folded, total = chain.folded, chain.total
         for nonce in range(start, start + count):
-            _TAIL.pack_into(buf, 0, base ^ folded)
+            _TAIL.pack_into(buf, 0, chain.prefix(base))
             _NONCE.pack_into(buf, NONCE_OFFSET, nonce & 0xFFFFFFFF)
             lib.randomx_calculate_hash(handle, buf, size, out)
-            folded ^= total
-            total ^= _TAIL.unpack_from(out, 24)[0]
+            chain.advance(_TAIL.unpack_from(out, 24)[0])
         _TAIL.pack_into(buf, 0, base)
-        chain.folded, chain.total = folded, total
 
 
 @dataclass
@@ -104,3 +101,12 @@ class ChainState:
 
     total: int = 0
     folded: int = 0
+
+    def prefix(self, base: int) -> int:
+        """The next input's first 8 bytes (LE uint64), given the blob's own."""
+        return base ^ self.folded
+
+    def advance(self, tail: int) -> None:
+        """Account for the hash just made of that input."""
+        self.folded ^= self.total
+        self.total ^= tail

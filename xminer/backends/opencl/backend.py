@@ -87,11 +87,10 @@ class OpenCLWorker(Worker):
         blob = bytearray(job.blob)
         base = int.from_bytes(blob[:8], "little")
         for nonce in range(start, start + count):
-            blob[:8] = (base ^ self.chain.folded).to_bytes(8, "little")
+            blob[:8] = self.chain.prefix(base).to_bytes(8, "little")
             blob[NONCE_OFFSET : NONCE_OFFSET + 4] = (nonce & 0xFFFFFFFF).to_bytes(4, "little")
             digest = self.gpu.hash_inputs([bytes(blob)])[0]
-            self.chain.folded ^= self.chain.total
-            self.chain.total ^= int.from_bytes(digest[24:32], "little")
+            self.chain.advance(int.from_bytes(digest[24:32], "little"))
         return ScanResult(hashes=count, tail_xor=before ^ self.chain.total)
 
     def teardown(self) -> None:
