@@ -1,7 +1,9 @@
-"""Shared fixtures for the GPU kernel tests: kernels are built once per session on PoCL."""
+"""Shared fixtures: the "xminer" logger reset after each test; GPU kernels built once per session on
+PoCL."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,19 @@ os.environ.setdefault(
     "POCL_CACHE_DIR",
     os.environ.get("XMINER_POCL_CACHE") or str(Path.home() / ".cache" / "xminer" / "pocl"),
 )
+
+
+@pytest.fixture(autouse=True)
+def pristine_xminer_logger() -> Any:
+    """``main()`` points the "xminer" logger at the streams of its test and stops propagation;
+    pytest (9.2+) then hangs its capture handlers on that logger too.  Put it back as logging
+    made it, so no test sees another's handlers (a record would be captured twice)."""
+    yield
+    logger = logging.getLogger("xminer")
+    logger.handlers.clear()
+    logger.propagate = True
+    logger.setLevel(logging.NOTSET)
+
 
 WORKSIZE = 1  # fixed local size: PoCL generates code once per local size
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 from collections.abc import Iterator
@@ -25,10 +24,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     work.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.chdir(work)
-    logger = logging.getLogger("xminer")
-    handlers = list(logger.handlers)
     yield work
-    logger.handlers[:] = handlers  # main() pointed logging at captured streams
 
 
 def run(*argv: str) -> int:
