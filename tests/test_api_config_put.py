@@ -1,16 +1,25 @@
-"""PUT /2/config against a miner backed by a real config file (ConfigManager)."""
+"""PUT /2/config against a miner wired as the CLI wires it: a ConfigManager over a real config
+file, the same checks, and every change applied live (threads, pools, http)."""
 
 from __future__ import annotations
 
+import copy
+import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.api_support import JSON, SHARED, TOKEN, Request, RunningMiner, auth
+from tests.api_support import JSON, SHARED, TOKEN, Request, RunningMiner, auth, send
+from tests.monerod import free_port
 from tests.test_api import BAD_BODIES, FULL
+from tools.testpool import TestPool
+from xminer.cli import follow_config
 from xminer.config import load
 from xminer.config.manager import ConfigManager
+from xminer.config.settings import check_runnable
 
 
 @pytest.fixture
@@ -18,22 +27,31 @@ def rm(tmp_path: Path) -> Iterator[tuple[RunningMiner, Path]]:
     path = tmp_path / "config.json"
     path.write_bytes((SHARED / "2_config.json").read_bytes())
     with RunningMiner(FULL) as running:
-        running.miner.config = ConfigManager(load(path), path)
+        assert running.miner is not None
+        manager = ConfigManager(load(path), path, check=check_runnable)
+        running.miner.config = manager
+        follow_config(running.miner, manager)
         yield running, path
 
 
-# Known gap: the config model does not yet check algorithm names in "benchmark",
-# so that body is still accepted.  Strict: fixing it must flip the mark.
-GAPS = {"unknown_algorithm"}
-CASES = [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="not validated yet"))
-    if n in GAPS
-    else n
-    for n in BAD_BODIES
-]
+def put(running: RunningMiner, doc: dict[str, Any], port: int | None = None) -> int:
+    body = json.dumps(doc).encode()
+    reply = send(port or running.port, Request("PUT", "/2/config", {**auth(TOKEN), **JSON}, body))
+    if reply.status == 204:
+        assert reply.body == b""
+    return reply.status
 
 
-@pytest.mark.parametrize("name", CASES)
+def cpu_threads(running: RunningMiner) -> int:
+    cpu = next(b for b in running.get("/2/backends").json() if b["type"] == "cpu")
+    return len(cpu.get("threads") or [])
+
+
+def hashing(running: RunningMiner) -> bool:
+    return (running.get("/2/summary").json()["hashrate"]["total"][0] or 0) > 0
+
+
+@pytest.mark.parametrize("name", list(BAD_BODIES))
 def test_bad_put_leaves_config_and_file(rm: tuple[RunningMiner, Path], name: str) -> None:
     running, path = rm
     before, file_before = running.get("/2/config").body, path.read_bytes()
@@ -41,5 +59,78 @@ def test_bad_put_leaves_config_and_file(rm: tuple[RunningMiner, Path], name: str
         Request("PUT", "/2/config", {**auth(TOKEN), **JSON}, BAD_BODIES[name][0])
     )
     assert reply.status in (400, 413)
+    assert reply.json()["status"] == reply.status
     assert running.get("/2/config").body == before
     assert path.read_bytes() == file_before
+    assert not path.with_name(path.name + ".bak").exists()
+
+
+def test_pool_that_makes_no_client_is_refused(rm: tuple[RunningMiner, Path]) -> None:
+    running, path = rm
+    doc = running.get("/2/config").json()
+    doc["benchmark"] = None
+    doc["pools"] = [{"url": "127.0.0.1:3333", "user": "w", "algo": "cn/r"}]
+    before = path.read_bytes()
+    reply = running.request(
+        Request("PUT", "/2/config", {**auth(TOKEN), **JSON}, json.dumps(doc).encode())
+    )
+    assert reply.status == 400
+    assert "pools[0].algo" in reply.json()["error"]
+    assert path.read_bytes() == before
+
+
+def test_good_put_is_applied_live_and_saved(rm: tuple[RunningMiner, Path]) -> None:
+    running, path = rm
+    assert running.miner is not None
+    original = path.read_bytes()
+    running.wait_for(lambda: hashing(running), 90)
+    assert cpu_threads(running) == 1
+    doc = running.get("/2/config").json()
+    doc["print-time"] = 20
+    doc["cpu"]["rx"] = [-1, -1]
+    assert put(running, doc) == 204
+    assert running.get("/2/config").json() == doc
+    saved = json.loads(path.read_text())
+    assert saved["print-time"] == 20 and saved["cpu"]["rx"] == [-1, -1]
+    assert path.with_name(path.name + ".bak").read_bytes() == original
+    assert running.miner.settings.print_time == 20
+    running.wait_for(lambda: cpu_threads(running) == 2, 30)  # the backend was built again
+    running.wait_for(lambda: hashing(running), 90)
+
+    doc["cpu"]["enabled"] = False  # which backends run
+    assert put(running, doc) == 204
+    running.wait_for(lambda: cpu_threads(running) == 0, 30)
+
+
+def test_put_pools_moves_the_miner_to_them(rm: tuple[RunningMiner, Path]) -> None:
+    running, _ = rm
+    assert running.miner is not None
+    pool = TestPool(difficulty=10)
+    running.call(pool.start)
+    try:
+        doc = running.get("/2/config").json()
+        doc["benchmark"] = None
+        doc["pools"] = [{"url": pool.url, "user": "wallet1", "pass": "x"}]
+        assert put(running, doc) == 204
+        state = running.miner.state
+        running.wait_for(lambda: state.connection.get("pool") == f"127.0.0.1:{pool.port}", 60)
+        running.wait_for(lambda: state.results.accepted >= 1, 90)
+        assert pool.stats.logins[0]["login"] == "wallet1"
+        summary = running.get("/2/summary").json()
+        assert summary["connection"]["pool"] == f"127.0.0.1:{pool.port}"
+        assert summary["results"]["shares_good"] >= 1
+    finally:
+        running.call(pool.stop)
+
+
+def test_put_http_port_moves_the_listener(rm: tuple[RunningMiner, Path]) -> None:
+    running, _ = rm
+    old_port, new_port = running.port, free_port()
+    doc = copy.deepcopy(running.get("/2/config").json())
+    doc["http"]["port"] = new_port
+    assert put(running, doc, old_port) == 204  # the reply arrives before the listener moves
+    running.wait_for(lambda: running.port == new_port, 10)
+    reply = send(new_port, Request("GET", "/2/config", auth(TOKEN)))
+    assert reply.status == 200 and reply.json()["http"]["port"] == new_port
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", old_port)) != 0  # nothing listens there any more

@@ -117,6 +117,13 @@ def test_dry_run_valid(isolated: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "configuration OK" in capsys.readouterr().out
 
 
+def test_dry_run_checks_the_pools(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Solo mining needs a real address: --dry-run says so, as a run would."""
+    assert run("-o", "127.0.0.1:18081", "-u", "WALLET", "--daemon", "--dry-run") == 1
+    err = capsys.readouterr().err
+    assert "pools[0].user" in err and "not a Monero address" in err and err.count("\n") == 1
+
+
 def test_print_config_applies_options_over_the_file(
     isolated: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

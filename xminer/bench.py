@@ -60,7 +60,7 @@ def size_name(size: int) -> str:
     return str(size)
 
 
-def bench_job(size: int, chained: bool) -> Job:
+def bench_job(size: int, chained: bool, mixed: bool = False) -> Job:
     return Job(
         job_id="00000000",
         blob=BENCH_BLOB,
@@ -70,6 +70,7 @@ def bench_job(size: int, chained: bool) -> Job:
         source=BENCH_POOL,
         bench_size=size,
         bench_chain=chained,
+        bench_mixed=mixed,
     )
 
 
@@ -82,7 +83,11 @@ class BenchVerdict:
         return None if self.reference is None else value == self.reference
 
 
-def verdict(size: int, chained: bool) -> BenchVerdict:
+def verdict(size: int, chained: bool, mixed: bool = False) -> BenchVerdict:
+    """``chained``: the CPU backend runs exactly one thread (XMRig chains its hashes then);
+    ``mixed``: other backends hash too, without the chain, so no reference sum applies."""
+    if mixed:
+        return BenchVerdict(None, "mixed (one CPU thread chained, GPU threads plain)")
     if chained:
         return BenchVerdict(REFERENCE_SUMS_ONE_THREAD.get(size), "one-thread (chained)")
     return BenchVerdict(REFERENCE_SUMS.get(size), "multi-thread (XOR)")

@@ -24,9 +24,14 @@ from xminer.config.manager import ConfigManager, ConfigWatcher
 from xminer.config.model import Config
 from xminer.config.options import OptionError, Overrides, Parsed, apply, help_text, parse_argv
 from xminer.config.profiles import CpuProfile
-from xminer.config.settings import generated_profiles, make_work_source, settings_from_config
+from xminer.config.settings import (
+    check_runnable,
+    generated_profiles,
+    make_work_source,
+    settings_from_config,
+)
 from xminer.console.log import set_title, setup_logging
-from xminer.miner import Miner, MinerSettings
+from xminer.miner import Miner
 from xminer.version import APP_NAME, __version__
 
 log = logging.getLogger("xminer")
@@ -182,11 +187,17 @@ def run(startup: Startup) -> int:
         if startup.dry_run:
             raise Failure(str(exc), EXIT_CONFIG) from None
         raise
+    source = display_name(startup.path) if startup.path else "config"
+    try:
+        check_runnable(config)
+    except ValueError as exc:
+        raise Failure(f"{APP_NAME}: {source}: {exc}", EXIT_CONFIG) from None
     if startup.dry_run:
         cfg_log.info("configuration OK (%d CPU threads)", len(settings.cpu_threads))
         return 0
-    source = display_name(startup.path) if startup.path else "config"
-    manager = ConfigManager(config, startup.path, lambda body: merge(startup.parsed, body, source))
+    manager = ConfigManager(
+        config, startup.path, lambda body: merge(startup.parsed, body, source), check_runnable
+    )
     manager._config = autosave(startup, manager)
     try:
         work = make_work_source(config)
@@ -214,7 +225,7 @@ async def run_miner(miner: Miner, manager: ConfigManager) -> int:
     watcher = None
     if manager.path is not None and config.watch:
         watcher = ConfigWatcher(manager, dispatch=loop.call_soon_threadsafe).start()
-    manager.on_change(lambda old, new: apply_live(miner, old, new))
+    follow_config(miner, manager)
     battery = asyncio.ensure_future(watch_battery(miner)) if config.pause_on_battery else None
     start_http_api(miner, manager)
     try:
@@ -243,10 +254,14 @@ def start_http_api(miner: Miner, manager: ConfigManager) -> None:
     miner.banner_extra.append(("HTTP API", f"{api.host}:{server.port}"))
 
 
+def follow_config(miner: Miner, manager: ConfigManager) -> None:
+    """Every change of the configuration (file watch, PUT /2/config) reaches the running miner."""
+    manager.on_change(lambda old, new: apply_live(miner, old, new))
+
+
 def apply_live(miner: Miner, old: Config, new: Config) -> None:
-    """What a changed config changes while running; the rest applies at the next start."""
-    settings: MinerSettings = settings_from_config(new)
-    miner.settings.print_time = settings.print_time
+    """A changed config (file watch, PUT /2/config) while running: console and print-time at
+    once; backends, pools and the benchmark on the loop (see ``Miner.apply_settings``)."""
     if (old.colors, old.verbose, old.log_file, old.syslog) != (
         new.colors,
         new.verbose,
@@ -254,12 +269,42 @@ def apply_live(miner: Miner, old: Config, new: Config) -> None:
         new.syslog,
     ):
         setup_console(new)
-    changed = [k for k, v in new.to_json().items() if old.to_json().get(k) != v]
-    restart = [k for k in changed if k in ("cpu", "randomx", "opencl", "cuda", "pools")]
+    before, after = old.to_json(), new.to_json()
+    changed = [k for k, v in after.items() if before.get(k) != v]
     cfg_log.info("config changed: %s", ", ".join(changed) or "nothing")
-    if restart:
-        # TODO(main engineer): restart backends / reconnect pools for these sections
-        cfg_log.info("%s: takes effect after a restart", ", ".join(restart))
+    follow_api(miner, after)
+    work_changed = any(k in changed for k in WORK_KEYS)
+    task = asyncio.ensure_future(apply_to_miner(miner, new, work_changed))
+    _live_tasks.add(task)
+    task.add_done_callback(_live_tasks.discard)
+
+
+def follow_api(miner: Miner, config: dict[str, object]) -> None:
+    """The http/api sections changed: the API takes its new settings after this reply."""
+    from xminer.api import ApiSettings
+
+    if miner.api is None:
+        return
+    settings = ApiSettings.from_config(config)
+    if settings != miner.api.settings:
+        miner.api.schedule_rebind(settings)
+
+
+WORK_KEYS = ("pools", "benchmark", "retries", "retry-pause")
+_live_tasks: set[asyncio.Future[None]] = set()
+
+
+async def apply_to_miner(miner: Miner, new: Config, work_changed: bool) -> None:
+    pending = await miner.apply_settings(settings_from_config(new))
+    if work_changed:
+        try:
+            source = make_work_source(new)
+        except ValueError as exc:  # validated before; a pool that went bad in between
+            cfg_log.error("%s (the running pools stay)", exc)
+        else:
+            await miner.replace_source(source)
+    if pending:
+        cfg_log.info("%s: takes effect after a restart", ", ".join(pending))
 
 
 def main(argv: list[str] | None = None) -> None:

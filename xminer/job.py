@@ -44,7 +44,8 @@ class Job:
     source: str = ""  # "benchmark", a pool URL, or "daemon"
     nicehash: bool = False  # the pool fixed the top nonce byte
     bench_size: int = 0  # >0: hash exactly nonces 0..bench_size-1 (offline benchmark)
-    bench_chain: bool = False  # XMRig's one-thread benchmark rule (see Scanner.chained)
+    bench_chain: bool = False  # XMRig's one-thread CPU benchmark rule (see Scanner.chained)
+    bench_mixed: bool = False  # a chained CPU thread and plain GPU threads: no reference sum
     block_difficulty: int = 0  # daemon mode: the 128-bit block difficulty
     extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
 

@@ -49,6 +49,14 @@ class MinerSettings:
     backend_options: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
+def backend_key(s: MinerSettings) -> tuple[object, ...]:
+    """What the running backends were built from: a change means building them again."""
+    return (
+        s.cpu_enabled, s.cpu_threads, s.cpu_priority, s.opencl_enabled, s.cuda_enabled,
+        s.backend_options,
+    )  # fmt: skip
+
+
 class WorkSource(Protocol):
     """Where jobs come from and shares go: a pool, a daemon, or the benchmark."""
 
@@ -86,6 +94,7 @@ class Miner:
         self._bench_started = 0.0
         self.hooks_on_stop: list[Callable[[], Awaitable[None]]] = []
         self.config: Any = None  # the ConfigManager when started from the CLI (API GET/PUT)
+        self.api: Any = None  # the ApiServer while the HTTP API runs
         self.banner_extra: list[tuple[str, str]] = []  # e.g. ("POOL #1", ...), ("HTTP API", ...)
         self._tasks: set[asyncio.Future[None]] = set()
         self.stopped = False  # json_rpc "stop": backends down until "start"
@@ -130,6 +139,67 @@ class Miner:
     def stop_backends(self) -> None:
         for backend in self.backends.values():
             backend.stop()
+
+    # ---- live changes (config watch, PUT /2/config) --------------------------------------
+    async def apply_settings(self, new: MinerSettings) -> list[str]:
+        """Take a changed configuration while running; returns what still needs a restart.
+
+        print-time applies at once; the backends are stopped and built again when which of them
+        run, their threads or their options changed.  The RandomX mode and huge pages need a
+        restart (the dataset is not rebuilt under running work).
+        """
+        old, self.settings = self.settings, new
+        pending = []
+        if (old.randomx_mode, old.randomx_init, old.huge_pages) != (
+            new.randomx_mode, new.randomx_init, new.huge_pages,
+        ):  # fmt: skip
+            pending.append("randomx")
+            new.randomx_mode, new.randomx_init = old.randomx_mode, old.randomx_init
+            new.huge_pages = old.huge_pages
+        if backend_key(old) != backend_key(new):
+            await self.restart_backends()
+        return pending
+
+    async def restart_backends(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.stop_backends)
+        self.backends = {}
+        for stats in list(self.state.backends.values()):
+            stats.enabled, stats.unavailable_reason = False, ""
+        self.build_backends()
+        for backend in self.backends.values():
+            for line in backend.describe():
+                logging.getLogger(f"xminer.{backend.name}").info("%s", line)
+        if self.stopped:
+            return
+        self.start_backends()
+        if self.state.paused:
+            for backend in self.backends.values():
+                backend.pause()
+        if self.job is not None and self.job.is_benchmark:
+            await self.restart_benchmark()
+
+    async def replace_source(self, source: WorkSource | None) -> None:
+        """Other pools (or another benchmark): the old source stops, the new one starts."""
+        old, self.source = self.source, source
+        self.clear_job()
+        if old is not None:
+            await old.stop()
+        self._reset_benchmark()
+        if source is not None:
+            await source.start(self)
+
+    async def restart_benchmark(self) -> None:
+        """The threads changed under a benchmark: its sum starts again from nonce 0."""
+        bench_log.info("threads changed: the benchmark starts again")
+        self.clear_job()
+        self._reset_benchmark()
+        if self.source is not None:
+            await self.source.start(self)
+
+    def _reset_benchmark(self) -> None:
+        with self._bench_lock:
+            self._bench_xor, self._bench_done, self._bench_started = 0, 0, 0.0
 
     # ---- control (console keys, JSON-RPC) ----------------------------------------------
     def pause(self) -> None:
@@ -269,7 +339,7 @@ class Miner:
         seconds = time.monotonic() - self._bench_started
         rate = job.bench_size / seconds if seconds > 0 else 0.0
         value = self._bench_xor
-        v = bench.verdict(job.bench_size, job.bench_chain)
+        v = bench.verdict(job.bench_size, job.bench_chain, job.bench_mixed)
         bench_log.info(
             "benchmark finished in %.3f seconds (%.1f h/s) hash sum = %016X",
             seconds,
@@ -366,8 +436,11 @@ class BenchmarkSource:
         self.size = size
 
     async def start(self, miner: Miner) -> None:
-        chained = miner.total_threads == 1
-        verdict = bench.verdict(self.size, chained)
+        # XMRig chains the hashes of a one-thread CPU benchmark (CpuWorker only): GPUs never chain
+        cpu = miner.backends.get("cpu")
+        chained = cpu is not None and cpu.threads == 1
+        mixed = chained and miner.total_threads > 1
+        verdict = bench.verdict(self.size, chained, mixed)
         bench_log.info(
             "start benchmark: %s hashes on %d threads, %s sum rule",
             bench.size_name(self.size),
@@ -375,7 +448,7 @@ class BenchmarkSource:
             verdict.rule,
         )
         miner.state.connection = {"pool": bench.BENCH_POOL, "since": time.time()}
-        await miner.set_job(bench.bench_job(self.size, chained))
+        await miner.set_job(bench.bench_job(self.size, chained, mixed))
 
     async def submit(self, result: Result) -> None:
         return None

@@ -27,7 +27,6 @@ class ConfigManagerLike(Protocol):
 class PutOutcome:
     status: int  # 204 applied, 400 refused, 501 no config manager
     error: str | None = None  # the reason, for a 400
-    new_api: ApiSettings | None = None  # set when the http/api sections changed
 
 
 def manager(miner: Miner) -> ConfigManagerLike | None:
@@ -97,5 +96,4 @@ def put(miner: Miner, api: ApiSettings, body: bytes) -> PutOutcome:
         cfg.replace(doc)  # validates the whole document before it changes anything
     except errors as exc:
         return PutOutcome(400, str(exc) or "BAD_REQUEST")
-    new_api = ApiSettings.from_config(cfg.to_json())
-    return PutOutcome(204, None, new_api if new_api != api else None)
+    return PutOutcome(204)

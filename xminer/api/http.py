@@ -176,9 +176,7 @@ class ApiHandler(tornado.web.RequestHandler):
             outcome = config_api.put(self.server.miner, self.server.settings, self.request.body)
         if outcome.status != 204:
             raise ApiError(outcome.status, outcome.error)
-        self.reply(204)
-        if outcome.new_api is not None:
-            self.server.schedule_rebind(outcome.new_api)
+        self.reply(204)  # the listeners of the config manager moved the API if http changed
 
     async def _json_rpc(self) -> None:
         self.reply(200, await self.server.rpc.handle(self.request.body))

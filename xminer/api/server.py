@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from xminer.miner import Miner
 
 log = logging.getLogger("xminer.api")
+RETIRE_GRACE = 2.0  # seconds an old listener's connections live on after a rebind
 MAX_HTTP_BODY = 16 * 1024 * 1024  # Tornado drops larger requests; the handler refuses > 1 MiB
 
 
@@ -46,6 +47,8 @@ class ApiServer:
             [(r".*", ApiHandler, {"server": self})], log_function=log_request
         )
         self._http: tornado.httpserver.HTTPServer | None = None
+        self._retired: set[tornado.httpserver.HTTPServer] = set()
+        self._closing: set[asyncio.Future[None]] = set()
         self.port = 0
 
     def listen(self) -> None:
@@ -57,10 +60,13 @@ class ApiServer:
         log.info("HTTP API %s:%d", self.settings.host, self.port)
 
     async def stop(self) -> None:
-        if self._http is not None:
-            self._http.stop()
-            await self._http.close_all_connections()
-            self._http = None
+        """Stop listening and close every connection (the miner is stopping)."""
+        http, self._http = self._http, None
+        servers = ([http] if http is not None else []) + list(self._retired)
+        self._retired.clear()
+        for server in servers:
+            server.stop()
+            await server.close_all_connections()
 
     async def rebind(self, settings: ApiSettings) -> None:
         """Apply new http/api settings; the listener moves only when host or port changed."""
@@ -70,11 +76,29 @@ class ApiServer:
         same = (old.host, old.port) == (settings.host, settings.port) and settings.enabled
         if same and self._http is not None:
             return
-        await self.stop()
+        self._retire()
         if settings.enabled:
             self.listen()
         else:
             log.info("HTTP API disabled")
+
+    def _retire(self) -> None:
+        """Stop the old listener at once; its open connections (the client whose PUT moved
+        the API among them) get RETIRE_GRACE seconds to read their replies."""
+        http, self._http = self._http, None
+        if http is None:
+            return
+        http.stop()
+        self._retired.add(http)
+
+        def close() -> None:
+            if http in self._retired:  # else stop() closed it already
+                self._retired.discard(http)
+                task = asyncio.ensure_future(http.close_all_connections())
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
+
+        asyncio.get_running_loop().call_later(RETIRE_GRACE, close)
 
     def schedule_rebind(self, settings: ApiSettings) -> None:
         """Rebind after the current reply went out (a PUT /2/config that changed http)."""
@@ -85,5 +109,6 @@ def start_api(miner: Miner, settings: ApiSettings) -> ApiServer:
     """Listen now (on the running loop) and stop with the miner; OSError if the bind fails."""
     server = ApiServer(miner, settings, MachineInfo.probe())
     server.listen()
+    miner.api = server
     miner.hooks_on_stop.append(server.stop)
     return server

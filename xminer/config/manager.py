@@ -74,12 +74,15 @@ class ConfigManager:
         config: Config,
         path: Path | None = None,
         overlay: Callable[[dict[str, Any]], Config] | None = None,
+        check: Callable[[Config], None] | None = None,
     ) -> None:
         """``overlay`` turns a reloaded file's JSON into the running Config (the CLI passes one
-        that re-applies its options); by default the file alone."""
+        that re-applies its options); by default the file alone.  ``check`` looks further than
+        the model can (e.g. that every pool URL makes a client) and raises ValueError."""
         self._config = config
         self.path = path
         self.overlay = overlay
+        self.check = check
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
         self.saved_signature: tuple[int, int] | None = None
@@ -99,7 +102,17 @@ class ConfigManager:
 
     def validate(self, body: dict[str, Any]) -> Config:
         """A new Config from ``body`` alone (absent keys take defaults); changes nothing."""
-        return parse(body, "config")
+        config = parse(body, "config")
+        self._check(config, "config")
+        return config
+
+    def _check(self, config: Config, source: str) -> None:
+        if self.check is None:
+            return
+        try:
+            self.check(config)
+        except ValueError as exc:
+            raise ConfigError("", None, str(exc), source, plain=True) from None
 
     def on_change(self, callback: Listener) -> None:
         self._listeners.append(callback)
@@ -137,6 +150,7 @@ class ConfigManager:
                 new = self.overlay(body)
             else:
                 new = parse(body, self.source, allow_empty=True)
+            self._check(new, self.source)
         except ConfigError as exc:
             log.error("%s (ignored, the running configuration stays)", exc)
             return False

@@ -253,10 +253,14 @@ BENCH_SIZE = Check(
 )
 
 
+# XMRig benchmarks other algorithms too; xminer hashes RandomX (rx/0) only
+BENCH_ALGO = Check('"rx/0" (the algorithm xminer benchmarks)', lambda v: v == "rx/0")
+
+
 @dataclass
 class Benchmark(Section):
     size: str | int | None = opt("size", nullable(BENCH_SIZE), "1M")
-    algo: str = opt("algo", NONEMPTY, "rx/0")
+    algo: str = opt("algo", BENCH_ALGO, "rx/0")
     submit: bool = opt("submit", BOOL, False)
     verify: str | None = opt("verify", nullable(STR))
     token: str | None = opt("token", nullable(STR))

@@ -20,7 +20,7 @@ from xminer.backends.opencl.devices import (
     opencl_status,
 )
 from xminer.job import Job
-from xminer.randomx.scan import NONCE_OFFSET, ChainState, ScanResult
+from xminer.randomx.scan import ScanResult
 from xminer.state import ThreadInfo
 
 log = logging.getLogger("xminer.opencl")
@@ -56,7 +56,6 @@ class OpenCLWorker(Worker):
         self.config = config
         self.batch_size = config.intensity
         self.gpu: Any = None
-        self.chain = ChainState()
 
     def setup(self) -> None:
         from xminer.backends.opencl.randomx import OpenCLRandomX
@@ -74,24 +73,8 @@ class OpenCLWorker(Worker):
 
     def hash(self, job: Job, start: int, count: int, fresh_job: bool) -> ScanResult:
         self._follow_key()
-        if fresh_job:
-            self.chain = ChainState()
-        if job.bench_chain:
-            return self._chained(job, start, count)
         result = self.gpu.scan(job.blob, start, count, job.target)
         return ScanResult(hashes=result.hashes, tail_xor=result.tail_xor, shares=result.shares)
-
-    def _chained(self, job: Job, start: int, count: int) -> ScanResult:
-        """XMRig's one-thread benchmark rule (see Scanner.chained): one hash at a time."""
-        before = self.chain.total
-        blob = bytearray(job.blob)
-        base = int.from_bytes(blob[:8], "little")
-        for nonce in range(start, start + count):
-            blob[:8] = self.chain.prefix(base).to_bytes(8, "little")
-            blob[NONCE_OFFSET : NONCE_OFFSET + 4] = (nonce & 0xFFFFFFFF).to_bytes(4, "little")
-            digest = self.gpu.hash_inputs([bytes(blob)])[0]
-            self.chain.advance(int.from_bytes(digest[24:32], "little"))
-        return ScanResult(hashes=count, tail_xor=before ^ self.chain.total)
 
     def teardown(self) -> None:
         if self.gpu is not None:
