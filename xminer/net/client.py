@@ -134,7 +134,8 @@ class PoolClient:
             index = (index + 1) % len(self.pools)
             if index == 0:
                 await asyncio.sleep(opts.retry_pause)
-            log.info("switching to pool #%d %s", index + 1, self.pools[index].address)
+            if len(self.pools) > 1:
+                log.info("switching to pool #%d %s", index + 1, self.pools[index].address)
 
     def _failed(self, index: int, exc: Exception, attempt: int) -> None:
         pool = self.pools[index]
@@ -220,7 +221,7 @@ class PoolClient:
         log.info(
             "new job from %s diff %d algo %s height %d",
             up.name,
-            job.difficulty,
+            job.block_difficulty or job.difficulty,  # daemon: the block's, not the tail target's
             job.algo,
             job.height,
         )

@@ -198,34 +198,40 @@ class DaemonConnection(Upstream):
         sent = loop.time()
         try:
             await self.rpc.call("submit_block", [blob.hex()])
-            tip = await self._check_tip(job.height, nonce)
+            block_hash = await self._check_tip(job.height, nonce)
         except RpcError as exc:
             self._rejected(job, exc.message)
             return False
         finally:
             self._refresh.set()  # fetch the next template now
         ms = int((loop.time() - sent) * 1000)
-        if not tip:
+        if block_hash is None:
             self._rejected(job, "block not on the main chain")
             return False
         self.stats.accepted(job, digest or b"\0" * 32, ms)
         self.blocks.append((job, nonce, digest))
         r = self.stats.state.results
         log.info(
-            "block accepted (%d/%d) height %d diff %d (%d ms)",
+            "block accepted (%d/%d) diff %d height %d hash %s (%d ms)",
             r.accepted,
             r.rejected,
-            job.height,
             job.block_difficulty,
+            job.height,
+            block_hash,
             ms,
         )
         return True
 
-    async def _check_tip(self, height: int, nonce: int) -> bool:
-        """submit_block may say OK for an alt block: the main chain must hold our nonce."""
+    async def _check_tip(self, height: int, nonce: int) -> str | None:
+        """submit_block may say OK for an alt block: the main chain must hold our nonce.
+
+        The block's hash as monerod reports it when it does, else None.
+        """
         reply = await self.rpc.call("get_block_header_by_height", {"height": height})
         header = reply.get("block_header", {}) if isinstance(reply, dict) else {}
-        return bool(header.get("nonce") == nonce)
+        if not isinstance(header, dict) or header.get("nonce") != nonce:
+            return None
+        return str(header.get("hash") or "?")
 
     def _rejected(self, job: Job, reason: str) -> None:
         self.stats.rejected(reason)
