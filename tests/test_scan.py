@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import random
 import struct
 from collections.abc import Iterator
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from xminer.randomx import VM, Cache, Flags, Scanner, hash_tail, recommended_flags
-from xminer.randomx.scan import ChainState
+from xminer.randomx.scan import ChainState, Interrupt
 
 KEY = b"scan test key"
 
@@ -35,8 +36,9 @@ def reference(vm: VM, blob: bytes, start: int, count: int) -> list[tuple[int, by
     return [(n & 0xFFFFFFFF, vm.hash(with_nonce(blob, n))) for n in range(start, start + count)]
 
 
+@pytest.mark.parametrize("native", [True, False], ids=["c-loop", "python-loop"])
 @pytest.mark.parametrize("seed", range(4))
-def test_batch_equals_single_hashes(vm: VM, seed: int) -> None:
+def test_batch_equals_single_hashes(vm: VM, seed: int, native: bool) -> None:
     rng = random.Random(seed)
     blob = rng.randbytes(rng.choice([76, 80, 112]))
     start = rng.choice([0, rng.randrange(2**32 - 16), 2**32 - 3])  # includes a wrap
@@ -45,7 +47,8 @@ def test_batch_equals_single_hashes(vm: VM, seed: int) -> None:
     tails = [hash_tail(h) for _, h in singles]
     # a target that makes the first and the last nonce of the batch shares
     target = max(tails[0], tails[-1]) + 1
-    scanner = Scanner(vm)
+    scanner = Scanner(vm, native)
+    assert scanner.native == native  # CI has gcc: the C loop is built, never silently skipped
     scanner.set_blob(blob)
     result = scanner.scan(start, count, target)
     assert result.hashes == count
@@ -58,8 +61,9 @@ def test_batch_equals_single_hashes(vm: VM, seed: int) -> None:
     assert result.shares[-1][0] == (start + count - 1) & 0xFFFFFFFF
 
 
-def test_batch_of_one_and_nothing(vm: VM) -> None:
-    scanner = Scanner(vm)
+@pytest.mark.parametrize("native", [True, False], ids=["c-loop", "python-loop"])
+def test_batch_of_one_and_nothing(vm: VM, native: bool) -> None:
+    scanner = Scanner(vm, native)
     scanner.set_blob(bytes(76))
     ((_nonce, digest),) = reference(vm, bytes(76), 7, 1)
     result = scanner.scan(7, 1, 2**64)
@@ -84,3 +88,17 @@ def test_chained_rule_matches_its_definition(vm: VM) -> None:
     scanner.chained(0, 2, chain)
     scanner.chained(2, 3, chain)  # across batches
     assert chain.total == sums[-1]
+
+
+def test_c_loop_stops_when_the_job_changes(vm: VM) -> None:
+    """A new job (the slot's epoch moves) ends a running batch after the hash in flight."""
+    blob = bytes(range(76))
+    singles = reference(vm, blob, 100, 2)
+    scanner = Scanner(vm)
+    scanner.set_blob(blob)
+    epoch = ctypes.c_uint32(5)
+    whole = scanner.scan(100, 2, 0, Interrupt(epoch, 5))
+    assert whole.hashes == 2
+    assert whole.tail_xor == hash_tail(singles[0][1]) ^ hash_tail(singles[1][1])
+    cut = scanner.scan(100, 50, 2**64, Interrupt(epoch, 4))  # moved on before it started
+    assert cut.hashes == 1 and cut.shares == [singles[0]]

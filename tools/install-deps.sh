@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs what xminer needs from Debian (the RandomX library, monerod for the daemon tests,
-# PoCL for the OpenCL tests) when something is missing.  Idempotent; needs root or sudo.
+# Installs what xminer needs from Debian (the RandomX library, gcc for the C batch loop,
+# monerod for the daemon tests, PoCL for the OpenCL tests) when something is missing.
+# Idempotent; needs root or sudo.
 set -euo pipefail
 
-packages=(librandomx0 librandomx-dev monero pocl-opencl-icd ocl-icd-libopencl1 ocl-icd-opencl-dev clinfo)
+packages=(gcc libc6-dev librandomx0 librandomx-dev monero pocl-opencl-icd ocl-icd-libopencl1 ocl-icd-opencl-dev clinfo)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

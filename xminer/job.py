@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import threading
 from dataclasses import dataclass, field
 
@@ -110,12 +111,14 @@ class JobSlot:
         self._job: Job | None = None
         self._alloc: NonceAllocator | None = None
         self.sequence = 0  # bumps on every new job: a worker compares it after each batch
+        self.epoch = ctypes.c_uint32(0)  # the sequence where the C batch loop can read it
 
     def set(self, job: Job | None) -> None:
         with self._lock:
             self._job = job
             self._alloc = NonceAllocator(job) if job else None
             self.sequence += 1
+            self.epoch.value = self.sequence & 0xFFFFFFFF  # running batches end early
 
     def get(self) -> tuple[int, Job | None, NonceAllocator | None]:
         with self._lock:

@@ -326,6 +326,8 @@ class Miner:
         return True
 
     def _bench_batch(self, job: Job, result: ScanResult) -> None:
+        if job is not self.job:
+            return  # a batch of a benchmark run that was restarted (threads changed)
         with self._bench_lock:
             self._bench_xor ^= result.tail_xor
             self._bench_done += result.hashes

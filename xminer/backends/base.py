@@ -48,6 +48,7 @@ class Worker(abc.ABC):
         self.thread = threading.Thread(
             target=self._run, name=f"{backend.name}-{info.index}", daemon=True
         )
+        self.job_sequence = 0  # JobSlot.sequence of the job being hashed
 
     @property
     def counter(self) -> HashCounter:
@@ -76,6 +77,7 @@ class Worker(abc.ABC):
                 if job is None or alloc is None:
                     backend.stopping.wait(0.05)
                     continue
+                self.job_sequence = seq
                 if not self._batch(job, alloc, seq != seen):
                     backend.stopping.wait(0.05)
                 seen = seq

@@ -1,7 +1,9 @@
 """The hashing hot path: scan a batch of nonces with one VM, pipelined through the library.
 
 ``randomx_calculate_hash_first/next/last`` overlap the Blake2b of the next input with the
-program of the current one; the GIL is released inside every call.
+program of the current one.  The batch runs in the C loop of ``native`` (one ctypes call, the
+GIL released for the whole batch) where it could be built, else in Python (the GIL released in
+every library call, taken again after each hash).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import struct
 from dataclasses import dataclass, field
 
 from xminer.randomx.binding import HASH_SIZE, VM
+from xminer.randomx.native import scan_loop
 
 NONCE_OFFSET = 39
 _NONCE = struct.Struct("<I")
@@ -31,25 +34,72 @@ def hash_tail(digest: bytes) -> int:
     return _TAIL.unpack_from(digest, 24)[0]
 
 
+@dataclass
+class Interrupt:
+    """Ends a batch early: the C loop stops once ``epoch`` no longer holds ``seen``."""
+
+    epoch: ctypes.c_uint32
+    seen: int
+
+
 class Scanner:
     """Scans nonce ranges of one blob on one VM; keeps its own input and output buffers."""
 
-    def __init__(self, vm: VM) -> None:
+    def __init__(self, vm: VM, native: bool = True) -> None:
         self.vm = vm
         self._lib = vm._lib
+        self._native = scan_loop() if native else None
         self._out = ctypes.create_string_buffer(HASH_SIZE)
         self._buf = ctypes.create_string_buffer(0)
         self._size = 0
+        self._share_nonces = (ctypes.c_uint32 * 0)()
+        self._share_hashes = ctypes.create_string_buffer(0)
+        self._never = ctypes.c_uint32(0)
+
+    @property
+    def native(self) -> bool:
+        return self._native is not None
 
     def set_blob(self, blob: bytes) -> None:
         self._buf = ctypes.create_string_buffer(bytes(blob), len(blob))
         self._size = len(blob)
 
-    def scan(self, start: int, count: int, target: int) -> ScanResult:
-        """Hash nonces start..start+count-1; a share is a hash whose tail is below ``target``."""
-        result = ScanResult()
+    def scan(
+        self, start: int, count: int, target: int, interrupt: Interrupt | None = None
+    ) -> ScanResult:
+        """Hash nonces start..start+count-1; a share is a hash whose tail is below ``target``.
+
+        With ``interrupt`` (C loop only) the batch may end early: ``hashes`` says how far it got.
+        """
         if count <= 0:
-            return result
+            return ScanResult()
+        if self._native is not None:
+            return self._scan_native(start, count, target, interrupt)
+        return self._scan_python(start, count, target)
+
+    def _scan_native(
+        self, start: int, count: int, target: int, interrupt: Interrupt | None
+    ) -> ScanResult:
+        assert self._native is not None
+        if len(self._share_nonces) < count:
+            self._share_nonces = (ctypes.c_uint32 * count)()
+            self._share_hashes = ctypes.create_string_buffer(count * HASH_SIZE)
+        epoch, seen = (interrupt.epoch, interrupt.seen) if interrupt else (self._never, 0)
+        xor, found = ctypes.c_uint64(0), ctypes.c_uint32(0)
+        done = self._native.xminer_scan(
+            self.vm.handle, self._buf, self._size, start & 0xFFFFFFFF, count,
+            min(target, 2**64 - 1), ctypes.byref(epoch), seen & 0xFFFFFFFF, ctypes.byref(xor),
+            self._share_nonces, self._share_hashes, ctypes.byref(found),
+        )  # fmt: skip
+        raw = self._share_hashes.raw if found.value else b""
+        shares = [
+            (self._share_nonces[i], raw[i * HASH_SIZE : (i + 1) * HASH_SIZE])
+            for i in range(found.value)
+        ]
+        return ScanResult(hashes=done, tail_xor=xor.value, shares=shares)
+
+    def _scan_python(self, start: int, count: int, target: int) -> ScanResult:
+        result = ScanResult()
         lib, handle, buf, size, out = self._lib, self.vm.handle, self._buf, self._size, self._out
         pack, unpack = _NONCE.pack_into, _TAIL.unpack_from
         first, nxt, last = (

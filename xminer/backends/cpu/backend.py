@@ -11,7 +11,7 @@ from xminer.cpuinfo import cpu_info
 from xminer.job import Job
 from xminer.randomx import Flags, RandomXError
 from xminer.randomx.binding import VM, library
-from xminer.randomx.scan import ChainState, Scanner, ScanResult
+from xminer.randomx.scan import ChainState, Interrupt, Scanner, ScanResult
 from xminer.state import ThreadInfo
 
 log = logging.getLogger("xminer.cpu")
@@ -62,7 +62,10 @@ class CpuWorker(Worker):
             before = self.chain.total
             scanner.chained(start, count, self.chain)
             return ScanResult(hashes=count, tail_xor=before ^ self.chain.total)
-        return scanner.scan(start, count, job.target)
+        if job.is_benchmark:  # every nonce of a benchmark is hashed: never cut a batch short
+            return scanner.scan(start, count, job.target)
+        interrupt = Interrupt(self.backend.ctx.slot.epoch, self.job_sequence)
+        return scanner.scan(start, count, job.target, interrupt)
 
     def teardown(self) -> None:
         if self.vm is not None:
