@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -79,3 +82,19 @@ def test_sigint_while_hashing_exits_zero() -> None:
     out, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0, out
     assert "SIGINT received" in out
+
+
+def test_api_port_taken_is_tried_again() -> None:
+    """As XMRig: a taken port is logged and tried again (every 10 s) until it is free."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = xminer("--bench=1M", "-t", "1", "--randomx-mode=light", f"--http-port={port}")
+        wait_for(proc, rf"HTTP API cannot listen on 127\.0\.0\.1:{port}.*next try", 60)
+    wait_for(proc, rf"HTTP API 127\.0\.0\.1:{port}$", 30)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/2/summary", timeout=10) as reply:
+        assert reply.status == 200 and json.load(reply)["ua"].startswith("xminer/")
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0, out

@@ -9,7 +9,10 @@ which cancels slow drift.  The load generator runs on the same machine: on a sma
 own CPU use is part of what the hashing loses.  Latency is
 measured per request, from its scheduled send time to the last byte (so a stalled server shows).
 
-    python tools/bench_api.py [--mode light|fast] [--threads N] [--rate 200]
+    python tools/bench_api.py [--mode light|fast] [--threads N] [--rate 200] [--loops c,python]
+
+``--loops c,python`` runs the whole sequence once with the C batch loop and once with the
+Python loop (``XMINER_NATIVE=0``), to show what taking the GIL once per hash costs under load.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,13 +42,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_miner(port: int, mode: str, threads: int) -> subprocess.Popen[str]:
+def start_miner(port: int, mode: str, threads: int, loop: str) -> subprocess.Popen[str]:
     args = [
         sys.executable, "-m", "xminer", "--bench=10M", f"--randomx-mode={mode}",
         "-t", str(threads), "--no-color", "--print-time=0", "--http-host=127.0.0.1",
         f"--http-port={port}", f"--http-access-token={TOKEN}",
     ]  # fmt: skip
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
+    env["XMINER_NATIVE"] = "0" if loop == "python" else "1"
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=env, cwd=ROOT)  # fmt: skip
 
@@ -94,10 +99,13 @@ def phase_rate(client: Client) -> float:
     return rate
 
 
-def load(port: int, rate: float, stop: threading.Event, latencies: list[float]) -> None:
+def load(
+    port: int, rate: float, stop: threading.Event, latencies: list[float], cpu: list[float]
+) -> None:
     client = Client(port)
     interval = 1.0 / rate
     due = time.perf_counter()
+    started = time.thread_time()
     while not stop.is_set():
         now = time.perf_counter()
         if now < due:
@@ -105,6 +113,76 @@ def load(port: int, rate: float, stop: threading.Event, latencies: list[float]) 
         client.get("/2/summary")
         latencies.append(time.perf_counter() - due)
         due += interval
+    cpu.append(time.thread_time() - started)
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def main_thread_cpu(pid: int) -> float:
+    """CPU seconds of the miner's main thread: the event loop, where the API runs."""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+
+
+@dataclass
+class Outcome:
+    idle1: float
+    loaded: float
+    idle2: float
+    served: float
+    latencies: list[float]
+    api_cpu: float  # CPU seconds of the miner's main thread during the loaded phase
+    client_cpu: float  # CPU seconds of the load generator
+    seconds: float  # length of the loaded phase
+
+    @property
+    def lost(self) -> float:
+        return 1 - self.loaded / ((self.idle1 + self.idle2) / 2)
+
+
+def measure(mode: str, threads: int, rate: float, loop: str) -> Outcome:
+    port = free_port()
+    proc = start_miner(port, mode, threads, loop)
+    try:
+        client = wait_ready(proc, port)
+        while not client.rates()[0]:  # hashing: the dataset is ready and samples come in
+            time.sleep(1)
+        idle1 = phase_rate(client)
+        stop, latencies, client_cpu = threading.Event(), [], []
+        loader = threading.Thread(target=load, args=(port, rate, stop, latencies, client_cpu))
+        started, api_before = time.perf_counter(), main_thread_cpu(proc.pid)
+        loader.start()
+        loaded = phase_rate(client)
+        stop.set()
+        loader.join()
+        seconds = time.perf_counter() - started
+        api_cpu = main_thread_cpu(proc.pid) - api_before
+        served = len(latencies) / seconds
+        idle2 = phase_rate(client)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return Outcome(idle1, loaded, idle2, served, latencies, api_cpu, client_cpu[0], seconds)
+
+
+def report(loop: str, o: Outcome) -> None:
+    lat = sorted(o.latencies)
+    p99 = lat[int(0.99 * (len(lat) - 1))]
+    print(f"[{loop} loop]")
+    idle = (o.idle1 + o.idle2) / 2
+    print(f"  hashrate idle   {idle:8.2f} H/s  (before {o.idle1:.2f}, after {o.idle2:.2f})")
+    print(f"  hashrate loaded {o.loaded:8.2f} H/s  at {o.served:.0f} req/s of GET /2/summary")
+    print(f"  lost            {100 * o.lost:8.2f} %")
+    print(f"  latency median  {1000 * statistics.median(lat):8.2f} ms")
+    print(f"  latency p99     {1000 * p99:8.2f} ms  ({len(lat)} requests)")
+    n, cpus = len(lat), os.cpu_count() or 1
+    print(
+        f"  CPU per request {1000 * o.api_cpu / n:8.3f} ms in the miner's API thread, "
+        f"{1000 * o.client_cpu / n:.3f} ms in the load generator"
+    )
+    share = (o.api_cpu + o.client_cpu) / (o.seconds * cpus)
+    print(f"  API + load generator used {100 * share:.2f} % of the machine's {cpus} CPUs")
 
 
 def main() -> None:
@@ -112,35 +190,13 @@ def main() -> None:
     ap.add_argument("--mode", choices=["light", "fast"], default="light")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--rate", type=float, default=200.0, help="requests per second")
+    ap.add_argument("--loops", default="c", help="c, python or c,python")
     opts = ap.parse_args()
-    port = free_port()
-    proc = start_miner(port, opts.mode, opts.threads)
-    try:
-        client = wait_ready(proc, port)
-        while not client.rates()[0]:  # hashing: the dataset is ready and samples come in
-            time.sleep(1)
-        idle1 = phase_rate(client)
-        stop, latencies = threading.Event(), []
-        loader = threading.Thread(target=load, args=(port, opts.rate, stop, latencies))
-        started = time.perf_counter()
-        loader.start()
-        loaded = phase_rate(client)
-        stop.set()
-        loader.join()
-        served = len(latencies) / (time.perf_counter() - started)
-        idle2 = phase_rate(client)
-    finally:
-        proc.terminate()
-        proc.wait(30)
-    idle = (idle1 + idle2) / 2
-    lat = sorted(latencies)
+    loops = [x.strip() for x in opts.loops.split(",") if x.strip()]
+    outcomes = {loop: measure(opts.mode, opts.threads, opts.rate, loop) for loop in loops}
     print(f"mode {opts.mode}, {opts.threads} hashing threads, {os.cpu_count()} logical CPUs")
-    print(f"hashrate idle   {idle:8.2f} H/s  (before {idle1:.2f}, after {idle2:.2f})")
-    print(f"hashrate loaded {loaded:8.2f} H/s  at {served:.0f} req/s of GET /2/summary")
-    print(f"lost            {100 * (1 - loaded / idle):8.2f} %")
-    print(f"latency median  {1000 * statistics.median(lat):8.2f} ms")
-    p99 = lat[int(0.99 * (len(lat) - 1))]
-    print(f"latency p99     {1000 * p99:8.2f} ms  ({len(lat)} requests)")
+    for loop, outcome in outcomes.items():
+        report(loop, outcome)
 
 
 if __name__ == "__main__":

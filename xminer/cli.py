@@ -239,17 +239,24 @@ async def run_miner(miner: Miner, manager: ConfigManager) -> int:
             keyboard.stop()
 
 
+BIND_RETRY = 10.0  # seconds between attempts while the API's port is taken (as XMRig)
+
+
 def start_http_api(miner: Miner, manager: ConfigManager) -> None:
-    """The HTTP API when ``http.enabled`` (any --http-* option turns it on)."""
+    """The HTTP API when ``http.enabled`` (any --http-* option turns it on); a port that is
+    taken is tried again every BIND_RETRY seconds while the miner runs."""
     from xminer.api import ApiSettings, start_api
 
     api = ApiSettings.from_config(manager.to_json())
-    if not api.enabled:
+    if not api.enabled or miner.finished.is_set():
         return
     try:
         server = start_api(miner, api)
     except OSError as exc:
-        log.error("HTTP API cannot listen on %s:%d: %s", api.host, api.port, exc)
+        log.error("HTTP API cannot listen on %s:%d: %s (next try in %.0f s)",
+                  api.host, api.port, exc, BIND_RETRY)  # fmt: skip
+        if not miner.finished.is_set():
+            asyncio.get_running_loop().call_later(BIND_RETRY, start_http_api, miner, manager)
         return
     miner.banner_extra.append(("HTTP API", f"{api.host}:{server.port}"))
 

@@ -91,10 +91,13 @@ class ApiHandler(tornado.web.RequestHandler):
 
     # ---- replies -----------------------------------------------------------------------
     def reply(self, status: int, body: object = None) -> None:
+        self.reply_json(status, None if body is None else dumps(body))
+
+    def reply_json(self, status: int, text: str | None) -> None:
         self.set_status(status)
-        if body is not None:
+        if text is not None:
             self.set_header("Content-Type", "application/json")
-            self.write(dumps(body))  # Tornado drops it for HEAD, keeping Content-Length
+            self.write(text)  # Tornado drops it for HEAD, keeping Content-Length
         self.finish()
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
@@ -149,11 +152,17 @@ class ApiHandler(tornado.web.RequestHandler):
 
     def _routes(self) -> dict[tuple[str, str], Callable[[], Awaitable[None]]]:
         return {
-            ("GET", "/2/summary"): lambda: self._get(lambda: self.server.views.summary(2)),
-            ("GET", "/1/summary"): lambda: self._get(lambda: self.server.views.summary(1)),
-            ("GET", "/api.json"): lambda: self._get(lambda: self.server.views.summary(1)),
-            ("GET", "/2/backends"): lambda: self._get(self.server.views.backends),
-            ("GET", "/2/dmi"): lambda: self._get(self.server.views.dmi),
+            ("GET", "/2/summary"): lambda: self._get(
+                "summary2", lambda: self.server.views.summary(2)
+            ),
+            ("GET", "/1/summary"): lambda: self._get(
+                "summary1", lambda: self.server.views.summary(1)
+            ),
+            ("GET", "/api.json"): lambda: self._get(
+                "summary1", lambda: self.server.views.summary(1)
+            ),
+            ("GET", "/2/backends"): lambda: self._get("backends", self.server.views.backends),
+            ("GET", "/2/dmi"): lambda: self._get("dmi", self.server.views.dmi),
             ("GET", "/1/config"): self._get_config,
             ("GET", "/2/config"): self._get_config,
             ("PUT", "/1/config"): self._put_config,
@@ -163,8 +172,8 @@ class ApiHandler(tornado.web.RequestHandler):
             ("POST", "/json_rpc"): self._json_rpc,
         }
 
-    async def _get(self, build: Callable[[], object]) -> None:
-        self.reply(200, build())
+    async def _get(self, key: str, build: Callable[[], object]) -> None:
+        self.reply_json(200, self.server.bodies.get(key, lambda: dumps(build())))
 
     async def _get_config(self) -> None:
         if self.server.settings.restricted:
@@ -172,6 +181,7 @@ class ApiHandler(tornado.web.RequestHandler):
         self.reply(200, config_api.current(self.server.miner, self.server.settings))
 
     async def _put_config(self) -> None:
+        self.server.bodies.clear()
         async with self.server.config_lock:
             outcome = config_api.put(self.server.miner, self.server.settings, self.request.body)
         if outcome.status != 204:
@@ -179,7 +189,9 @@ class ApiHandler(tornado.web.RequestHandler):
         self.reply(204)  # the listeners of the config manager moved the API if http changed
 
     async def _json_rpc(self) -> None:
-        self.reply(200, await self.server.rpc.handle(self.request.body))
+        reply = await self.server.rpc.handle(self.request.body)
+        self.server.bodies.clear()  # pause, resume, stop, start show at once
+        self.reply(200, reply)
 
     # Tornado calls the verb method after prepare() unless prepare finished the request
     async def get(self) -> None:  # pragma: no cover - prepare always finishes

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import tornado.httpserver
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from xminer.miner import Miner
 
 log = logging.getLogger("xminer.api")
+BODY_TTL = 0.5  # seconds a built GET body is served again
 RETIRE_GRACE = 2.0  # seconds an old listener's connections live on after a rebind
 MAX_HTTP_BODY = 16 * 1024 * 1024  # Tornado drops larger requests; the handler refuses > 1 MiB
 
@@ -33,6 +36,27 @@ def bind(host: str, port: int) -> list[socket.socket]:
     return tornado.netutil.bind_sockets(port, host, family=family)
 
 
+class BodyCache:
+    """Encoded GET bodies, each built at most once per ``ttl`` seconds: a dashboard polling
+    many times a second costs the miner one build, not one per request."""
+
+    def __init__(self, ttl: float = BODY_TTL) -> None:
+        self.ttl = ttl
+        self._bodies: dict[str, tuple[float, str]] = {}
+
+    def get(self, key: str, build: Callable[[], str]) -> str:
+        now = time.monotonic()
+        hit = self._bodies.get(key)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        body = build()
+        self._bodies[key] = (now, body)
+        return body
+
+    def clear(self) -> None:
+        self._bodies.clear()
+
+
 class ApiServer:
     """``port`` is the port actually bound; ``stop()`` and ``rebind(settings)`` are awaitable."""
 
@@ -41,6 +65,7 @@ class ApiServer:
         self.machine = machine
         self.settings = settings
         self.views = Views(miner, settings, machine)
+        self.bodies = BodyCache()
         self.rpc = Rpc(miner)
         self.config_lock = asyncio.Lock()
         self.app = tornado.web.Application(
@@ -73,6 +98,7 @@ class ApiServer:
         old = self.settings
         self.settings = settings
         self.views = Views(self.miner, settings, self.machine)
+        self.bodies.clear()
         same = (old.host, old.port) == (settings.host, settings.port) and settings.enabled
         if same and self._http is not None:
             return
