@@ -282,3 +282,66 @@ def test_plan_threads_from_options() -> None:
     alias = {"rx/0": "rx", "rx": [{"index": 0, "threads": 8, "blocks": 2}]}
     assert [p.intensity for p in plan_threads(alias, devices, True)] == [16]
     assert plan_threads({"rx": False}, devices, True) == []
+
+
+SITE = {
+    "pycuda/__init__.py": "from tests.fake_pycuda import modules\nVERSION_TEXT = 'fake'\n",
+    "pycuda/driver.py": "from tests.fake_pycuda import *  # noqa\n"
+    "from tests.fake_pycuda import GPU, Error\n",
+    "sitecustomize.py": """
+import functools
+from pathlib import Path
+from tests import fake_pycuda
+from xminer import bench
+from xminer.randomx import VM, Cache, Flags, recommended_flags
+
+@functools.cache
+def _vm():
+    flags = recommended_flags() & ~Flags.LARGE_PAGES
+    cache = Cache(flags)
+    cache.init(bench.BENCH_SEED)
+    return VM(flags, cache, None)
+
+fake_pycuda.GPU.hasher = lambda data: _vm().hash(data)
+ok = lambda: (True, "1 CUDA device(s)")
+import xminer.backends.cuda.backend as backend, xminer.backends.cuda.devices as devices
+import xminer.backends.cuda.randomx as randomx
+from xminer.backends.cuda.compile import DeviceBinary
+devices.cuda_status = backend.cuda_status = ok
+backend.find_nvcc, backend.cached_binary = (lambda: None), (lambda cap: Path("k"))
+randomx.device_binary = lambda cap: DeviceBinary("cubin", "sm_90", b"", Path("k"), True)
+""",
+}
+
+
+def test_cli_benchmark_over_the_fake_driver(tmp_path: Path) -> None:
+    """``xminer --no-cpu --cuda --bench=24`` end to end (config, backend, worker, sum) with the
+    fake driver hashing on the CPU: the sum is the CPU backend's."""
+    import os
+    import re
+    import subprocess
+
+    site = tmp_path / "site"
+    for name, text in SITE.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(text)
+    root = str(Path(__file__).resolve().parents[1])
+
+    def bench_sum(*args: str, fake_driver: bool) -> tuple[str, str]:
+        paths = [str(site), root] if fake_driver else [root]
+        env = {**os.environ, "HOME": str(tmp_path), "PYTHONPATH": os.pathsep.join(paths)}
+        proc = subprocess.run(
+            [sys.executable, "-m", "xminer", "--no-color", "--print-time=0", *args],
+            capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        found = re.search(r"hash sum = ([0-9A-F]{16})", proc.stdout)
+        assert found, proc.stdout
+        return found.group(1), proc.stdout
+
+    gpu, log = bench_sum(
+        "--no-cpu", "--cuda", "--bench=24", "--randomx-mode=light", fake_driver=True
+    )
+    assert re.search(r"cuda +#0 Fake GPU \(sm_90, 4 SMs.*threads 32 blocks 8 intensity 256", log)
+    cpu, _ = bench_sum("-t", "2", "--bench=24", "--randomx-mode=light", fake_driver=False)
+    assert gpu == cpu
