@@ -304,10 +304,11 @@ def _vm():
 
 fake_pycuda.GPU.hasher = lambda data: _vm().hash(data)
 ok = lambda: (True, "1 CUDA device(s)")
+import xminer.backends.cuda as package, xminer.backends.cuda.status as status
 import xminer.backends.cuda.backend as backend, xminer.backends.cuda.devices as devices
 import xminer.backends.cuda.randomx as randomx
 from xminer.backends.cuda.compile import DeviceBinary
-devices.cuda_status = backend.cuda_status = ok
+package.cuda_status = status.cuda_status = devices.cuda_status = backend.cuda_status = ok
 backend.find_nvcc, backend.cached_binary = (lambda: None), (lambda cap: Path("k"))
 randomx.device_binary = lambda cap: DeviceBinary("cubin", "sm_90", b"", Path("k"), True)
 """,
