@@ -252,7 +252,7 @@ def test_plan_threads_from_options() -> None:
     devices = [big, small]
 
     default_big = default_thread(big, fast=True)
-    assert (default_big.threads, default_big.blocks) == (32, 264)  # 2 blocks per SM
+    assert (default_big.threads, default_big.blocks) == (32, 528)  # 4 blocks per SM
     default_small = default_thread(small, fast=True)  # memory-bound: half of what is left
     left = 4 * gib - 512 * 1024**2 - dataset_item_count() * 64
     assert default_small.intensity == (left // 2 // per_hash_bytes()) // 32 * 32
@@ -265,7 +265,7 @@ def test_plan_threads_from_options() -> None:
     assert [p.index for p in plan_threads({"devices-hint": "1"}, devices, True)] == [1]
     assert [p.index for p in plan_threads({"devices-hint": [0, 1]}, devices, True)] == [0, 1]
     p = plan_threads({"devices-hint": "0", "threads": 64, "bsleep-hint": 25}, devices, True)[0]
-    assert (p.threads, p.intensity, p.blocks, p.bsleep) == (64, default_big.intensity, 132, 25)
+    assert (p.threads, p.intensity, p.blocks, p.bsleep) == (64, default_big.intensity, 264, 25)
     p = plan_threads({"devices-hint": "0", "intensity": 100}, devices, True)[0]
     assert (p.threads, p.blocks, p.intensity) == (32, 4, 100)
     p = plan_threads({"devices-hint": "0", "blocks": 10}, devices, True)[0]
@@ -343,6 +343,6 @@ def test_cli_benchmark_over_the_fake_driver(tmp_path: Path) -> None:
     gpu, log = bench_sum(
         "--no-cpu", "--cuda", "--bench=24", "--randomx-mode=light", fake_driver=True
     )
-    assert re.search(r"cuda +#0 Fake GPU \(sm_90, 4 SMs.*threads 32 blocks 8 intensity 256", log)
+    assert re.search(r"cuda +#0 Fake GPU \(sm_90, 4 SMs.*threads 32 blocks 16 intensity 512", log)
     cpu, _ = bench_sum("-t", "2", "--bench=24", "--randomx-mode=light", fake_driver=False)
     assert gpu == cpu

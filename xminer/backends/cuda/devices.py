@@ -16,7 +16,7 @@ from xminer.randomx.binding import CACHE_SIZE, DATASET_ITEM_SIZE, dataset_item_c
 #: memory left alone on every card (driver, context, local memory of the threads, display)
 RESERVED_BYTES = 512 * 1024 * 1024
 DEFAULT_THREADS = 32  # threads per block: one warp (the kernels take ~254 registers a thread)
-BLOCKS_PER_SM = 2
+BLOCKS_PER_SM = 4  # 4 warps an SM of the 8 that ~254 registers a thread allow
 MAX_SCRATCHPAD_SHARE = 0.5  # of the memory left after dataset and reserve, by default
 
 
