@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""OpenCL RandomX hashrate (PoCL here) and its ratio to the CPU library in the same run.
+"""GPU RandomX hashrate (OpenCL: PoCL here; or CUDA) and its ratio to the CPU library.
 
 Benchmark input: key = 32 zero bytes, blob = 112 zero bytes, nonces from 0.  The CPU figure
 uses librandomx VMs (JIT when available) with xminer's Scanner, one VM per thread, in the same
-mode (light: cache only; fast: the dataset the GPU run uploaded).
+mode (light: cache only; fast: the dataset the GPU run uploaded).  The GPU's tail XOR is
+checked against the CPU library's for the same nonces (--check hashes, 0 to skip).
 
     python3 tools/bench_gpu.py --mode light --intensity 8 --seconds 20
+    python3 tools/bench_gpu.py --cuda --mode fast --threads 32 --intensity 8448 --seconds 30
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from xminer.backends.opencl import device_listing, opencl_status
 from xminer.randomx import (
     VM,
     Cache,
@@ -58,6 +59,34 @@ def bench_gpu(rx: object, seconds: float) -> Rate:
     return Rate(hashes, time.perf_counter() - start, xor)
 
 
+def check_gpu(rx: object, cache: Cache, dataset: Dataset | None, count: int) -> str:
+    """The GPU's tail XOR of nonces 0..count-1 against the CPU library's."""
+    if count <= 0:
+        return "not checked"
+    _, gpu_xor, _ = rx.hash_batch(BLOB, 0, count, 0)  # type: ignore[attr-defined]
+    flags = recommended_flags() & ~Flags.LARGE_PAGES
+    vm = VM(flags, cache, dataset)
+    try:
+        scanner = Scanner(vm)
+        scanner.set_blob(BLOB)
+        cpu_xor = scanner.scan(0, count, 0).tail_xor
+    finally:
+        vm.destroy()
+    verdict = "OK" if gpu_xor == cpu_xor else "MISMATCH"
+    return f"{verdict}: {count} hashes, GPU {gpu_xor:016X}, CPU {cpu_xor:016X}"
+
+
+def make_gpu(mode: str, args: argparse.Namespace) -> object:
+    if args.cuda:
+        from xminer.backends.cuda.randomx import CudaRandomX
+
+        device = int(args.device) if args.device is not None else None
+        return CudaRandomX(device, mode=mode, intensity=args.intensity, threads=args.threads)
+    from xminer.backends.opencl.randomx import OpenCLRandomX
+
+    return OpenCLRandomX(args.device, mode=mode, intensity=args.intensity)
+
+
 def bench_cpu(cache: Cache, dataset: Dataset | None, threads: int, seconds: float) -> Rate:
     flags = recommended_flags() & ~Flags.LARGE_PAGES
     counts = [0] * threads
@@ -90,9 +119,11 @@ def bench_cpu(cache: Cache, dataset: Dataset | None, threads: int, seconds: floa
     return Rate(sum(counts), time.perf_counter() - start, xor)
 
 
-def run_mode(mode: str, args: argparse.Namespace) -> None:
-    from xminer.backends.opencl.randomx import OpenCLRandomX, _init_dataset_threaded
+def run_mode(mode: str, args: argparse.Namespace) -> bool:
+    """One mode's figures; False when the GPU's hashes do not match the CPU's."""
+    from xminer.backends.gpu_common import init_dataset_threaded
 
+    label = "CUDA" if args.cuda else "OpenCL"
     flags = recommended_flags() & ~Flags.LARGE_PAGES
     cache = Cache(flags)
     dataset: Dataset | None = None
@@ -101,46 +132,64 @@ def run_mode(mode: str, args: argparse.Namespace) -> None:
         cache.init(KEY)
         if mode == "fast":
             dataset = Dataset(flags)
-            _init_dataset_threaded(dataset, cache, dataset_item_count())
-        rx = OpenCLRandomX(args.device, mode=mode, intensity=args.intensity)
-        rx.set_key(KEY, cache, dataset)
+            init_dataset_threaded(dataset, cache, dataset_item_count())
+        rx = make_gpu(mode, args)
+        if getattr(rx, "mode", mode) != mode:
+            print(f"[{mode}] {label}: {getattr(rx, 'fallback', '')}")
+        rx.set_key(KEY, cache, dataset)  # type: ignore[attr-defined]
         print(f"[{mode}] key setup {time.perf_counter() - started:.1f} s")
+        check = check_gpu(rx, cache, dataset, args.check)
+        print(f"[{mode}] {label} hashes vs CPU library: {check}")
         gpu = bench_gpu(rx, args.seconds)
-        rx.close()
+        rx.close()  # type: ignore[attr-defined]
         cpu = bench_cpu(cache, dataset, args.cpu_threads, args.cpu_seconds)
     finally:
         if dataset is not None:
             dataset.release()
         cache.release()
     ratio = gpu.per_second / cpu.per_second if cpu.per_second else float("nan")
+    shape = f"threads {args.threads}, " if args.cuda else ""
     print(
-        f"[{mode}] OpenCL: {gpu.per_second:.2f} H/s ({gpu.hashes} hashes in {gpu.seconds:.1f} s,"
-        f" intensity {args.intensity})"
+        f"[{mode}] {label}: {gpu.per_second:.2f} H/s ({gpu.hashes} hashes in {gpu.seconds:.1f} s,"
+        f" {shape}intensity {args.intensity})"
     )
     print(
         f"[{mode}] CPU library ({args.cpu_threads} threads, flags {int(flags)}): "
         f"{cpu.per_second:.2f} H/s ({cpu.hashes} hashes in {cpu.seconds:.1f} s)"
     )
-    print(f"[{mode}] ratio OpenCL/CPU = {ratio:.3f}")
+    print(f"[{mode}] ratio {label}/CPU = {ratio:.3f}")
+    return not check.startswith("MISMATCH")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cuda", action="store_true", help="the CUDA backend (pycuda)")
     parser.add_argument("--mode", choices=["light", "fast", "both"], default="light")
-    parser.add_argument("--device", default=None, help="platform:device, e.g. 0:0")
-    parser.add_argument("--intensity", type=int, default=8)
+    parser.add_argument(
+        "--device", default=None, help="OpenCL platform:device (0:0) or CUDA index (0)"
+    )
+    parser.add_argument("--intensity", type=int, default=8, help="hashes a launch")
+    parser.add_argument("--threads", type=int, default=32, help="CUDA threads a block")
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--check", type=int, default=16, help="hashes checked on the CPU")
     parser.add_argument("--cpu-seconds", type=float, default=10.0)
     parser.add_argument("--cpu-threads", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
-    ok, reason = opencl_status()
+    if args.cuda:
+        from xminer.backends.cuda import cuda_status as status
+        from xminer.backends.cuda import device_listing
+    else:
+        from xminer.backends.opencl import device_listing
+        from xminer.backends.opencl import opencl_status as status
+    ok, reason = status()
     if not ok:
-        print(f"OpenCL unavailable: {reason}")
+        print(f"{'CUDA' if args.cuda else 'OpenCL'} unavailable: {reason}")
         return 1
     print(device_listing())
+    good = True
     for mode in ("light", "fast") if args.mode == "both" else (args.mode,):
-        run_mode(mode, args)
-    return 0
+        good = run_mode(mode, args) and good
+    return 0 if good else 2
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
-"""CUDA backend: the same RandomX kernels compiled by nvcc (see compile.py).
+"""CUDA backend: the same RandomX kernels compiled by nvcc (see compile.py), run by pycuda.
 
-Running them needs a CUDA driver and pycuda; :func:`cuda_status` reports whether that is
-possible here and never raises.
+Running them needs a CUDA driver, a device and pycuda; :func:`cuda_status` reports whether
+that is possible here and never raises.  Import ``xminer.backends.cuda.randomx`` (pycuda,
+numpy) only when it says so.
 """
 
 from __future__ import annotations
@@ -11,7 +12,14 @@ from xminer.backends.cuda.compile import (
     CudaCompileError,
     compile_cuda,
     cuda_source,
+    device_binary,
     find_nvcc,
+)
+from xminer.backends.cuda.devices import (
+    CudaDeviceInfo,
+    CudaThreadConfig,
+    device_listing,
+    list_devices,
 )
 from xminer.backends.cuda.status import cuda_status
 
@@ -26,9 +34,14 @@ def create_backend(ctx: object, options: dict[str, object] | None = None) -> obj
 __all__ = [
     "CUDA_ARCHS",
     "CudaCompileError",
+    "CudaDeviceInfo",
+    "CudaThreadConfig",
     "compile_cuda",
     "create_backend",
     "cuda_source",
     "cuda_status",
+    "device_binary",
+    "device_listing",
     "find_nvcc",
+    "list_devices",
 ]

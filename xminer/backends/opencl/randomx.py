@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import struct
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,19 @@ from typing import Any
 
 import numpy as np
 
+from xminer.backends.gpu_common import (
+    DECODED_WORDS,
+    MAX_DATASET_CHUNKS,
+    NONCE_OFFSET,
+    PROGRAM_COUNT,
+    PROGRAM_WORDS,
+    SCRATCHPAD_BYTES,
+    STATE_WORDS,
+    BatchResult,
+    init_dataset_threaded,
+    pack_inputs,
+    scan_digests,
+)
 from xminer.backends.kernel_source import KERNEL_NAMES, kernel_source, source_digest
 from xminer.backends.opencl.devices import DeviceInfo, _import_cl, list_devices
 from xminer.randomx import superscalar
@@ -32,13 +44,6 @@ from xminer.randomx.cachemem import cache_memory_address
 
 cl = _import_cl()
 
-PROGRAM_COUNT = 8
-STATE_WORDS = 48
-PROGRAM_WORDS = 16 + 256
-DECODED_WORDS = 4 * 256
-SCRATCHPAD_BYTES = 2 * 1024 * 1024
-NONCE_OFFSET = 39
-MAX_DATASET_CHUNKS = 4
 MAX_CHUNK_BYTES = 1 << 30  # PoCL's max allocation can be as low as 1 GiB
 
 
@@ -121,19 +126,6 @@ def launch(ck: CompiledKernels, name: str, count: int, worksize: int, *args: Any
     kernel = ck.kernel(name)
     kernel.set_args(*args, np.uint32(count))
     cl.enqueue_nd_range_kernel(ck.queue, kernel, (global_size,), (worksize,))
-
-
-@dataclass
-class BatchResult:
-    """hashes computed, XOR of all hash tails (bytes 24..31 LE), shares (nonce, hash)."""
-
-    hashes: int
-    tail_xor: int
-    shares: list[tuple[int, bytes]]
-
-
-def hash_tail(digest: bytes) -> int:
-    return struct.unpack_from("<Q", digest, 24)[0]
 
 
 class OpenCLRandomX:
@@ -233,7 +225,7 @@ class OpenCLRandomX:
             dataset = Dataset(flags)
         try:
             if own_dataset:
-                _init_dataset_threaded(dataset, cache, items)
+                init_dataset_threaded(dataset, cache, items)
             base = dataset.memory()
             for start in range(0, items, per_chunk):
                 count = min(per_chunk, items - start)
@@ -279,11 +271,7 @@ class OpenCLRandomX:
         with self.ck.lock:
             for at in range(0, len(inputs), self.intensity):
                 part = [bytes(x) for x in inputs[at : at + self.intensity]]
-                data = b"".join(part) or b"\0"
-                meta, offset = [], 0
-                for item in part:
-                    meta += [offset, len(item)]
-                    offset += len(item)
+                data, meta = pack_inputs(part)
                 results += self._hash_prepared(data, meta, 1, 0, 0, len(part))
         return results
 
@@ -324,14 +312,7 @@ class OpenCLRandomX:
         return result.hashes, result.tail_xor, result.shares
 
     def scan(self, blob: bytes, start_nonce: int, count: int, target64: int) -> BatchResult:
-        xor = 0
-        shares: list[tuple[int, bytes]] = []
-        for i, digest in enumerate(self.hash_nonces(blob, start_nonce, count)):
-            tail = hash_tail(digest)
-            xor ^= tail
-            if tail < target64:
-                shares.append(((start_nonce + i) & 0xFFFFFFFF, digest))
-        return BatchResult(count, xor, shares)
+        return scan_digests(self.hash_nonces(blob, start_nonce, count), start_nonce, target64)
 
     def close(self) -> None:
         for buf in (self._state, self._scratchpads, self._programs, self._decoded, self._hashes):
@@ -340,15 +321,4 @@ class OpenCLRandomX:
         self.key = None
 
 
-def _init_dataset_threaded(dataset: Dataset, cache: Cache, items: int) -> None:
-    """Fill the whole dataset with librandomx on all CPUs (the GIL is released per call)."""
-    workers = max(1, os.cpu_count() or 1)
-    step = -(-items // workers)
-    threads = [
-        threading.Thread(target=dataset.init_items, args=(cache, start, min(step, items - start)))
-        for start in range(0, items, step)
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+_init_dataset_threaded = init_dataset_threaded  # the name tools and tests import

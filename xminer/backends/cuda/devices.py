@@ -1,0 +1,163 @@
+"""CUDA devices (through pycuda) and the threads a device gets: threads x blocks hashes a launch.
+
+Nothing here imports pycuda at module level; listing devices where there is no driver, no
+pycuda or no device returns an empty list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from xminer.backends.cuda.status import cuda_status
+from xminer.backends.gpu_common import per_hash_bytes
+from xminer.randomx.binding import CACHE_SIZE, DATASET_ITEM_SIZE, dataset_item_count
+
+#: memory left alone on every card (driver, context, local memory of the threads, display)
+RESERVED_BYTES = 512 * 1024 * 1024
+DEFAULT_THREADS = 32  # threads per block: one warp (the kernels take ~254 registers a thread)
+BLOCKS_PER_SM = 4  # 4 warps an SM of the 8 that ~254 registers a thread allow
+MAX_SCRATCHPAD_SHARE = 0.5  # of the memory left after dataset and reserve, by default
+
+
+def dataset_bytes() -> int:
+    return dataset_item_count() * DATASET_ITEM_SIZE
+
+
+@dataclass(frozen=True)
+class CudaDeviceInfo:
+    """One CUDA device as pycuda reports it."""
+
+    index: int
+    name: str
+    capability: tuple[int, int]
+    sm_count: int
+    total_mem: int
+    pci_bus_id: str
+    clock_khz: int = 0
+    memory_clock_khz: int = 0
+
+    @property
+    def key(self) -> str:
+        return str(self.index)
+
+    @property
+    def arch(self) -> str:
+        return f"sm_{self.capability[0]}{self.capability[1]}"
+
+    def describe(self) -> str:
+        return (
+            f"#{self.index} {self.name} ({self.arch}, {self.sm_count} SMs, "
+            f"{self.total_mem >> 20} MiB, {self.clock_khz // 1000}/{self.memory_clock_khz // 1000}"
+            f" MHz, bus {self.pci_bus_id})"
+        )
+
+    def to_json(self) -> dict[str, object]:
+        """Its entry in /2/backends (XMRig's CUDA field names where they exist)."""
+        return {
+            "index": self.index,
+            "name": self.name,
+            "bus_id": self.pci_bus_id,
+            "smx": self.sm_count,
+            "arch": self.capability[0] * 10 + self.capability[1],
+            "global_mem": self.total_mem,
+            "clock": self.clock_khz // 1000,
+            "memory_clock": self.memory_clock_khz // 1000,
+        }
+
+
+@dataclass
+class CudaThreadConfig:
+    """A mining thread on a device: ``threads`` per block x ``blocks`` = hashes per launch.
+
+    ``intensity`` may be smaller than threads x blocks (the last block is partly idle).
+    ``bsleep`` (microseconds) is slept after every batch; ``bfactor`` is accepted for
+    XMRig's config files and has no effect (the kernels are not split).
+    """
+
+    index: int
+    threads: int = DEFAULT_THREADS
+    blocks: int = 1
+    intensity: int = 0  # 0: threads * blocks
+    bfactor: int = 0
+    bsleep: int = 0
+
+    def __post_init__(self) -> None:
+        self.threads = max(1, int(self.threads))
+        if self.intensity and not self.blocks:
+            self.blocks = -(-int(self.intensity) // self.threads)
+        self.blocks = max(1, int(self.blocks))
+        self.intensity = int(self.intensity) or self.threads * self.blocks
+        self.blocks = -(-self.intensity // self.threads)
+
+    @property
+    def device(self) -> str:
+        return str(self.index)
+
+    def memory_bytes(self) -> int:
+        return self.intensity * per_hash_bytes()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "index": self.index,
+            "threads": self.threads,
+            "blocks": self.blocks,
+            "intensity": self.intensity,
+            "bfactor": self.bfactor,
+            "bsleep": self.bsleep,
+        }
+
+
+def _driver() -> Any:
+    import pycuda.driver as drv
+
+    return drv
+
+
+def list_devices() -> list[CudaDeviceInfo]:
+    """Every CUDA device; empty when the driver, pycuda or a device is missing."""
+    ok, _ = cuda_status()
+    if not ok:
+        return []
+    drv = _driver()
+    attr = drv.device_attribute
+
+    def attribute(dev: Any, name: str) -> int:
+        try:
+            return int(dev.get_attribute(getattr(attr, name)))
+        except (AttributeError, drv.Error):  # deprecated clocks may be refused
+            return 0
+
+    found = []
+    for index in range(drv.Device.count()):
+        dev = drv.Device(index)
+        major, minor = dev.compute_capability()
+        found.append(
+            CudaDeviceInfo(
+                index=index,
+                name=dev.name().strip(),
+                capability=(int(major), int(minor)),
+                sm_count=attribute(dev, "MULTIPROCESSOR_COUNT"),
+                total_mem=int(dev.total_memory()),
+                pci_bus_id=str(dev.pci_bus_id()),
+                clock_khz=attribute(dev, "CLOCK_RATE"),
+                memory_clock_khz=attribute(dev, "MEMORY_CLOCK_RATE"),
+            )
+        )
+    return found
+
+
+def device_listing() -> str:
+    ok, reason = cuda_status()
+    if not ok:
+        return f"CUDA: {reason}"
+    return "\n".join(d.describe() for d in list_devices())
+
+
+def default_thread(device: CudaDeviceInfo, fast: bool) -> CudaThreadConfig:
+    """One warp a block, BLOCKS_PER_SM blocks per SM, within half the memory that is left
+    after the reserve and (fast mode) the 2080 MiB dataset; at least one block."""
+    left = device.total_mem - RESERVED_BYTES - (dataset_bytes() if fast else CACHE_SIZE)
+    by_memory = int(max(0, left) * MAX_SCRATCHPAD_SHARE) // per_hash_bytes()
+    blocks = max(1, min(device.sm_count * BLOCKS_PER_SM, by_memory // DEFAULT_THREADS))
+    return CudaThreadConfig(index=device.index, threads=DEFAULT_THREADS, blocks=blocks)
