@@ -25,9 +25,12 @@ from xminer.config.settings import check_runnable
 @pytest.fixture
 def rm(tmp_path: Path) -> Iterator[tuple[RunningMiner, Path]]:
     path = tmp_path / "config.json"
-    path.write_bytes((SHARED / "2_config.json").read_bytes())
     with RunningMiner(FULL) as running:
-        assert running.miner is not None
+        assert running.miner is not None and running.api is not None
+        # XMRig's config, with the api/http sections the API was started with (as the CLI does)
+        doc = json.loads((SHARED / "2_config.json").read_text())
+        doc["api"], doc["http"] = FULL.api_section(), running.api.settings.http_section()
+        path.write_text(json.dumps(doc, indent=4))
         manager = ConfigManager(load(path), path, check=check_runnable)
         running.miner.config = manager
         follow_config(running.miner, manager)
@@ -88,8 +91,10 @@ def test_good_put_is_applied_live_and_saved(rm: tuple[RunningMiner, Path]) -> No
     doc = running.get("/2/config").json()
     doc["print-time"] = 20
     doc["cpu"]["rx"] = [-1, -1]
+    port = running.port
     assert put(running, doc) == 204
     assert running.get("/2/config").json() == doc
+    assert running.port == port  # http did not change: the listener stays
     saved = json.loads(path.read_text())
     assert saved["print-time"] == 20 and saved["cpu"]["rx"] == [-1, -1]
     assert path.with_name(path.name + ".bak").read_bytes() == original
