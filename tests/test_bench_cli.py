@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.monerod import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -97,4 +99,36 @@ def test_api_port_taken_is_tried_again() -> None:
         assert reply.status == 200 and json.load(reply)["ua"].startswith("xminer/")
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0, out
+
+
+def test_watched_file_edit_applies_live(tmp_path: Path) -> None:
+    """The CLI end to end: an edit of the watched file starts the API and adds a thread."""
+    config = {
+        "benchmark": {"size": "1M"}, "randomx": {"mode": "light"}, "cpu": {"rx": [-1]},
+        "huge-pages": False, "watch": True, "print-time": 0, "http": {"enabled": False},
+    }  # fmt: skip
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    proc = xminer("-c", str(path))
+    try:
+        wait_for(proc, r"cache \(light mode\) ready", 60)
+        port = free_port()
+        config["http"] = {"enabled": True, "host": "127.0.0.1", "port": port}
+        config["cpu"] = {"rx": [-1, -1]}
+        path.write_text(json.dumps(config))
+        lines = wait_for(proc, rf"HTTP API 127\.0\.0\.1:{port}$", 30)
+        assert any(re.search(r"config changed: .*cpu", line) for line in lines), lines
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            url = f"http://127.0.0.1:{port}/2/backends"
+            with urllib.request.urlopen(url, timeout=10) as reply:
+                cpu = json.load(reply)[0]
+            if len(cpu.get("threads") or []) == 2:
+                break
+            time.sleep(0.5)
+        assert cpu["type"] == "cpu" and len(cpu["threads"]) == 2, cpu
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0, out

@@ -248,7 +248,7 @@ def start_http_api(miner: Miner, manager: ConfigManager) -> None:
     from xminer.api import ApiSettings, start_api
 
     api = ApiSettings.from_config(manager.to_json())
-    if not api.enabled or miner.finished.is_set():
+    if not api.enabled or miner.finished.is_set() or miner.api is not None:
         return
     try:
         server = start_api(miner, api)
@@ -287,10 +287,13 @@ def apply_live(miner: Miner, old: Config, new: Config) -> None:
 
 
 def follow_api(miner: Miner, config: dict[str, object]) -> None:
-    """The http/api sections changed: the API takes its new settings after this reply."""
+    """The http/api sections changed: the API takes its new settings after this reply (or
+    starts, when the file turned it on)."""
     from xminer.api import ApiSettings
 
     if miner.api is None:
+        if miner.config is not None:
+            start_http_api(miner, miner.config)
         return
     settings = ApiSettings.from_config(config)
     if settings != miner.api.settings:

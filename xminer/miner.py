@@ -252,7 +252,7 @@ class Miner:
 
     def clear_job(self) -> None:
         """No work (the pool connection is gone): workers idle until the next ``set_job``."""
-        if self.job is not None:
+        if self.job is not None and not self.job.is_benchmark:
             log.info("no active pools, stop mining")
         self.job = None
         self.slot.set(None)
