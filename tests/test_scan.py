@@ -90,8 +90,9 @@ def test_chained_rule_matches_its_definition(vm: VM) -> None:
     assert chain.total == sums[-1]
 
 
-def test_c_loop_stops_when_the_job_changes(vm: VM) -> None:
-    """A new job (the slot's epoch moves) ends a running batch after the hash in flight."""
+def test_c_loop_stops_when_the_job_changes_or_mining_pauses(vm: VM) -> None:
+    """A new job (the slot's epoch moves) or a pause (halt) ends a running batch after the
+    hash in flight."""
     blob = bytes(range(76))
     singles = reference(vm, blob, 100, 2)
     scanner = Scanner(vm)
@@ -102,3 +103,5 @@ def test_c_loop_stops_when_the_job_changes(vm: VM) -> None:
     assert whole.tail_xor == hash_tail(singles[0][1]) ^ hash_tail(singles[1][1])
     cut = scanner.scan(100, 50, 2**64, Interrupt(epoch, 4))  # moved on before it started
     assert cut.hashes == 1 and cut.shares == [singles[0]]
+    halted = scanner.scan(100, 50, 2**64, Interrupt(epoch, 5, ctypes.c_uint32(1)))  # paused
+    assert halted.hashes == 1 and halted.shares == [singles[0]]

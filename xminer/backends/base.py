@@ -9,6 +9,7 @@ counts hashes, sums benchmarks and checks shares on the CPU.
 from __future__ import annotations
 
 import abc
+import ctypes
 import logging
 import threading
 from collections.abc import Callable
@@ -113,6 +114,7 @@ class Backend(abc.ABC):
         self.stats: BackendStats = ctx.state.backend(self.name)
         self.stopping = threading.Event()
         self.active = threading.Event()  # cleared while paused
+        self.halt = ctypes.c_uint32(0)  # non-zero: a running C batch ends now (pause, stop)
         self.workers: list[Worker] = []
 
     @abc.abstractmethod
@@ -140,6 +142,7 @@ class Backend(abc.ABC):
 
     def start(self) -> None:
         self.stopping.clear()
+        self.halt.value = 0
         self.workers = self.make_workers()
         self.stats.threads = [w.info for w in self.workers]
         self.stats.enabled = True
@@ -150,12 +153,15 @@ class Backend(abc.ABC):
 
     def pause(self) -> None:
         self.active.clear()
+        self.halt.value = 1
 
     def resume(self) -> None:
+        self.halt.value = 0
         self.active.set()
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stopping.set()
+        self.halt.value = 1
         self.active.set()
         for w in self.workers:
             w.thread.join(timeout)

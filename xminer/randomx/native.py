@@ -51,11 +51,12 @@ def _load() -> ctypes.CDLL | None:
         return None
     fn = lib.xminer_scan
     fn.restype = ctypes.c_uint32
+    u32p, u64p = ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_uint64)
     fn.argtypes = [
-        ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint32, ctypes.c_uint32,
-        ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint32), ctypes.c_uint32,
-        ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint32), ctypes.c_char_p,
-        ctypes.POINTER(ctypes.c_uint32),
+        ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,  # vm, blob, size
+        ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint64,  # start, count, target
+        u32p, ctypes.c_uint32, u32p,  # epoch, seen, halt
+        u64p, u32p, ctypes.c_char_p, u32p,  # tail_xor, share_nonces, share_hashes, share_count
     ]  # fmt: skip
     return lib
 

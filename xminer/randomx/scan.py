@@ -36,10 +36,12 @@ def hash_tail(digest: bytes) -> int:
 
 @dataclass
 class Interrupt:
-    """Ends a batch early: the C loop stops once ``epoch`` no longer holds ``seen``."""
+    """Ends a batch early: the C loop stops once ``epoch`` no longer holds ``seen`` (a new
+    job) or ``halt`` is non-zero (pause, stop)."""
 
     epoch: ctypes.c_uint32
     seen: int
+    halt: ctypes.c_uint32 = field(default_factory=ctypes.c_uint32)
 
 
 class Scanner:
@@ -84,11 +86,15 @@ class Scanner:
         if len(self._share_nonces) < count:
             self._share_nonces = (ctypes.c_uint32 * count)()
             self._share_hashes = ctypes.create_string_buffer(count * HASH_SIZE)
-        epoch, seen = (interrupt.epoch, interrupt.seen) if interrupt else (self._never, 0)
+        if interrupt is None:
+            epoch, seen, halt = self._never, 0, self._never
+        else:
+            epoch, seen, halt = interrupt.epoch, interrupt.seen, interrupt.halt
         xor, found = ctypes.c_uint64(0), ctypes.c_uint32(0)
         done = self._native.xminer_scan(
             self.vm.handle, self._buf, self._size, start & 0xFFFFFFFF, count,
-            min(target, 2**64 - 1), ctypes.byref(epoch), seen & 0xFFFFFFFF, ctypes.byref(xor),
+            min(target, 2**64 - 1), ctypes.byref(epoch), seen & 0xFFFFFFFF, ctypes.byref(halt),
+            ctypes.byref(xor),
             self._share_nonces, self._share_hashes, ctypes.byref(found),
         )  # fmt: skip
         raw = self._share_hashes.raw if found.value else b""

@@ -64,7 +64,7 @@ class CpuWorker(Worker):
             return ScanResult(hashes=count, tail_xor=before ^ self.chain.total)
         if job.is_benchmark:  # every nonce of a benchmark is hashed: never cut a batch short
             return scanner.scan(start, count, job.target)
-        interrupt = Interrupt(self.backend.ctx.slot.epoch, self.job_sequence)
+        interrupt = Interrupt(self.backend.ctx.slot.epoch, self.job_sequence, self.backend.halt)
         return scanner.scan(start, count, job.target, interrupt)
 
     def teardown(self) -> None:

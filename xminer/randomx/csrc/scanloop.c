@@ -4,8 +4,8 @@
  * Python's GIL (ctypes releases it for the call).  Without it every hash would wait for the
  * GIL once, and a busy HTTP API would take hashrate away.
  *
- * The loop stops early when *epoch moves away from `seen` (the miner got a new job); the
- * return value is how many nonces were hashed.  Shares (hash tail < target) go to
+ * The loop stops early when *epoch moves away from `seen` (the miner got a new job) or when
+ * *halt is non-zero (pause, stop); the return value is how many nonces were hashed.  Shares (hash tail < target) go to
  * share_nonces / share_hashes, which must hold `count` entries.
  */
 #include <stddef.h>
@@ -33,8 +33,9 @@ static uint64_t hash_tail(const uint8_t *hash)
 }
 
 uint32_t xminer_scan(randomx_vm *vm, uint8_t *blob, size_t size, uint32_t start, uint32_t count,
-                     uint64_t target, const uint32_t *epoch, uint32_t seen, uint64_t *tail_xor,
-                     uint32_t *share_nonces, uint8_t *share_hashes, uint32_t *share_count)
+                     uint64_t target, const uint32_t *epoch, uint32_t seen, const uint32_t *halt,
+                     uint64_t *tail_xor, uint32_t *share_nonces, uint8_t *share_hashes,
+                     uint32_t *share_count)
 {
     uint8_t hash[RANDOMX_HASH_SIZE];
     uint32_t done = 0;
@@ -46,7 +47,8 @@ uint32_t xminer_scan(randomx_vm *vm, uint8_t *blob, size_t size, uint32_t start,
         randomx_calculate_hash_first(vm, blob, size);
         for (;;) {
             const uint32_t nonce = start + done;
-            const int more = done + 1 < count && __atomic_load_n(epoch, __ATOMIC_RELAXED) == seen;
+            const int more = done + 1 < count && __atomic_load_n(epoch, __ATOMIC_RELAXED) == seen &&
+                             __atomic_load_n(halt, __ATOMIC_RELAXED) == 0;
             if (more) {
                 put_nonce(blob, nonce + 1);
                 randomx_calculate_hash_next(vm, blob, size, hash);
