@@ -7,27 +7,16 @@ Needs a CUDA driver, a device, pycuda and nvcc (or cached kernels): skipped else
 
 from __future__ import annotations
 
-import os
 import random
-import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.cli_support import bench_sum
 from tests.rx_vectors import VECTORS
 from xminer.backends.cuda import cuda_status
-from xminer.randomx import (
-    VM,
-    Cache,
-    Dataset,
-    Flags,
-    Scanner,
-    dataset_item_count,
-    recommended_flags,
-)
+from xminer.backends.gpu_common import LibraryReference
 
 pytestmark = pytest.mark.cuda
 
@@ -36,35 +25,11 @@ if not _ok:
     pytest.skip(f"needs a usable CUDA GPU ({_reason})", allow_module_level=True)
 
 from xminer.backends.cuda.randomx import CudaRandomX  # noqa: E402 - needs pycuda
-from xminer.backends.gpu_common import init_dataset_threaded  # noqa: E402
 
-FLAGS = recommended_flags() & ~Flags.LARGE_PAGES
 OFFICIAL: dict[bytes, list[tuple[bytes, str]]] = {}
 for _key, _data, _want in VECTORS:
     OFFICIAL.setdefault(_key, []).append((_data, _want))
 INTENSITY, THREADS = 32, 32
-
-
-class Library:
-    """CPU reference for one key: light mode, or fast with a dataset built on all cores."""
-
-    def __init__(self, key: bytes, fast: bool = False) -> None:
-        self.cache = Cache(FLAGS)
-        self.cache.init(key)
-        self.dataset: Dataset | None = None
-        if fast:
-            self.dataset = Dataset(FLAGS)
-            init_dataset_threaded(self.dataset, self.cache, dataset_item_count())
-        self.vm = VM(FLAGS, self.cache, self.dataset)
-
-    def hash(self, data: bytes) -> bytes:
-        return self.vm.hash(data)
-
-    def close(self) -> None:
-        self.vm.destroy()
-        if self.dataset is not None:
-            self.dataset.release()
-        self.cache.release()
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +54,7 @@ def test_random_pairs_light(light: CudaRandomX) -> None:
         inputs = [rng.randbytes(rng.randrange(0, 300)) for _ in range(5)]
         light.set_key(key)
         got = light.hash_inputs(inputs)
-        ref = Library(key)
+        ref = LibraryReference(key)
         try:
             assert got == [ref.hash(x) for x in inputs], key.hex()
         finally:
@@ -100,16 +65,14 @@ def test_nonces_and_batch_sum_light(light: CudaRandomX) -> None:
     """Nonces wrap at 2^32; the batch's tail XOR and shares are the library's."""
     key, blob = bytes(32), bytes(76)
     light.set_key(key)
-    ref = Library(key)
+    ref = LibraryReference(key)
     try:
         digests = light.hash_nonces(blob, 0xFFFFFFFE, 4)
         for i, digest in enumerate(digests):
             nonce = (0xFFFFFFFE + i) & 0xFFFFFFFF
             assert digest == ref.hash(blob[:39] + nonce.to_bytes(4, "little") + blob[43:])
         hashes, tail_xor, shares = light.hash_batch(blob, 0, 40, 2**64 // 4)  # 2 launches
-        scanner = Scanner(ref.vm)
-        scanner.set_blob(blob)
-        expected = scanner.scan(0, 40, 2**64 // 4)
+        expected = ref.scan(blob, 0, 40, 2**64 // 4)
     finally:
         ref.close()
     assert (hashes, tail_xor, shares) == (40, expected.tail_xor, expected.shares)
@@ -120,7 +83,7 @@ def test_fast_mode_vectors_and_random_inputs(key: bytes) -> None:
     """The library's dataset on the device: the official vectors + 8 random inputs a key."""
     rng = random.Random(key)
     inputs = [rng.randbytes(rng.randrange(0, 300)) for _ in range(8)]
-    ref = Library(key, fast=True)
+    ref = LibraryReference(key, fast=True)
     rx = CudaRandomX(mode="fast", intensity=INTENSITY, threads=THREADS)
     try:
         if rx.mode != "fast":
@@ -134,22 +97,8 @@ def test_fast_mode_vectors_and_random_inputs(key: bytes) -> None:
         ref.close()
 
 
-def bench_sum(home: Path, *args: str) -> str:
-    """``xminer --bench`` as a program (no config file); its 'hash sum = ...'."""
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    env = {**os.environ, "HOME": str(home), "XDG_CACHE_HOME": cache}  # kernels from the cache
-    proc = subprocess.run(
-        [sys.executable, "-m", "xminer", "--no-color", "--print-time=0", *args],
-        capture_output=True, text=True, timeout=600, env=env, cwd=home,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    found = re.search(r"hash sum = ([0-9A-F]{16})", proc.stdout)
-    assert found, proc.stdout
-    return found.group(1)
-
-
 def test_cuda_benchmark_sum_equals_the_cpu_one(tmp_path: Path) -> None:
-    size = "--bench=24"
-    gpu = bench_sum(tmp_path, "--no-cpu", "--cuda", size, "--randomx-mode=light")
-    cpu = bench_sum(tmp_path, "-t", "2", size, "--randomx-mode=light")  # XOR rule, as the GPU
+    size, mode = "--bench=24", "--randomx-mode=light"
+    gpu = bench_sum(tmp_path, "--no-cpu", "--cuda", size, mode, keep_cache=True)
+    cpu = bench_sum(tmp_path, "-t", "2", size, mode, keep_cache=True)  # XOR rule, as the GPU
     assert gpu == cpu

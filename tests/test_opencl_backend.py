@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -13,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.cli_support import bench_sum
 from xminer.backends import load_backend_module
 from xminer.backends.base import BackendContext
 from xminer.job import Job, JobSlot
@@ -81,19 +78,6 @@ def test_benchmark_job_hashes_match_cpu(opencl_kernels: Any) -> None:
         int.from_bytes(rx.verify_hash(job.blob_with_nonce(n))[24:32], "little") < job.target
         for n in range(bench)
     )
-
-
-def bench_sum(home: Path, *args: str) -> str:
-    """Run ``xminer --bench`` as a program (no config file found); its 'hash sum = ...'."""
-    env = {**os.environ, "HOME": str(home)}  # POCL_CACHE_DIR stays: kernels from the cache
-    proc = subprocess.run(
-        [sys.executable, "-m", "xminer", "--no-color", "--print-time=0", *args],
-        capture_output=True, text=True, timeout=600, env=env, cwd=home,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    found = re.search(r"hash sum = ([0-9A-F]{16})", proc.stdout)
-    assert found, proc.stdout
-    return found.group(1)
 
 
 def test_opencl_benchmark_sum_equals_the_cpu_one(opencl_kernels: Any, tmp_path: Path) -> None:

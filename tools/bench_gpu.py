@@ -22,15 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from xminer.randomx import (
-    VM,
-    Cache,
-    Dataset,
-    Flags,
-    Scanner,
-    dataset_item_count,
-    recommended_flags,
-)
+from xminer.backends.gpu_common import LibraryReference
+from xminer.randomx import VM, Scanner
 
 KEY = bytes(32)
 BLOB = bytes(112)
@@ -59,19 +52,12 @@ def bench_gpu(rx: object, seconds: float) -> Rate:
     return Rate(hashes, time.perf_counter() - start, xor)
 
 
-def check_gpu(rx: object, cache: Cache, dataset: Dataset | None, count: int) -> str:
+def check_gpu(rx: object, ref: LibraryReference, count: int) -> str:
     """The GPU's tail XOR of nonces 0..count-1 against the CPU library's."""
     if count <= 0:
         return "not checked"
     _, gpu_xor, _ = rx.hash_batch(BLOB, 0, count, 0)  # type: ignore[attr-defined]
-    flags = recommended_flags() & ~Flags.LARGE_PAGES
-    vm = VM(flags, cache, dataset)
-    try:
-        scanner = Scanner(vm)
-        scanner.set_blob(BLOB)
-        cpu_xor = scanner.scan(0, count, 0).tail_xor
-    finally:
-        vm.destroy()
+    cpu_xor = ref.scan(BLOB, 0, count, 0).tail_xor
     verdict = "OK" if gpu_xor == cpu_xor else "MISMATCH"
     return f"{verdict}: {count} hashes, GPU {gpu_xor:016X}, CPU {cpu_xor:016X}"
 
@@ -87,14 +73,13 @@ def make_gpu(mode: str, args: argparse.Namespace) -> object:
     return OpenCLRandomX(args.device, mode=mode, intensity=args.intensity)
 
 
-def bench_cpu(cache: Cache, dataset: Dataset | None, threads: int, seconds: float) -> Rate:
-    flags = recommended_flags() & ~Flags.LARGE_PAGES
+def bench_cpu(ref: LibraryReference, threads: int, seconds: float) -> Rate:
     counts = [0] * threads
     xors = [0] * threads
     deadline = time.perf_counter() + seconds
 
     def work(index: int) -> None:
-        vm = VM(flags, cache, dataset)
+        vm = VM(ref.flags, ref.cache, ref.dataset)
         try:
             scanner = Scanner(vm)
             scanner.set_blob(BLOB)
@@ -121,32 +106,22 @@ def bench_cpu(cache: Cache, dataset: Dataset | None, threads: int, seconds: floa
 
 def run_mode(mode: str, args: argparse.Namespace) -> bool:
     """One mode's figures; False when the GPU's hashes do not match the CPU's."""
-    from xminer.backends.gpu_common import init_dataset_threaded
-
     label = "CUDA" if args.cuda else "OpenCL"
-    flags = recommended_flags() & ~Flags.LARGE_PAGES
-    cache = Cache(flags)
-    dataset: Dataset | None = None
+    started = time.perf_counter()
+    ref = LibraryReference(KEY, fast=mode == "fast")
     try:
-        started = time.perf_counter()
-        cache.init(KEY)
-        if mode == "fast":
-            dataset = Dataset(flags)
-            init_dataset_threaded(dataset, cache, dataset_item_count())
         rx = make_gpu(mode, args)
         if getattr(rx, "mode", mode) != mode:
             print(f"[{mode}] {label}: {getattr(rx, 'fallback', '')}")
-        rx.set_key(KEY, cache, dataset)  # type: ignore[attr-defined]
+        rx.set_key(KEY, ref.cache, ref.dataset)  # type: ignore[attr-defined]
         print(f"[{mode}] key setup {time.perf_counter() - started:.1f} s")
-        check = check_gpu(rx, cache, dataset, args.check)
+        check = check_gpu(rx, ref, args.check)
         print(f"[{mode}] {label} hashes vs CPU library: {check}")
         gpu = bench_gpu(rx, args.seconds)
         rx.close()  # type: ignore[attr-defined]
-        cpu = bench_cpu(cache, dataset, args.cpu_threads, args.cpu_seconds)
+        cpu = bench_cpu(ref, args.cpu_threads, args.cpu_seconds)
     finally:
-        if dataset is not None:
-            dataset.release()
-        cache.release()
+        ref.close()
     ratio = gpu.per_second / cpu.per_second if cpu.per_second else float("nan")
     shape = f"threads {args.threads}, " if args.cuda else ""
     print(
@@ -154,7 +129,7 @@ def run_mode(mode: str, args: argparse.Namespace) -> bool:
         f" {shape}intensity {args.intensity})"
     )
     print(
-        f"[{mode}] CPU library ({args.cpu_threads} threads, flags {int(flags)}): "
+        f"[{mode}] CPU library ({args.cpu_threads} threads, flags {int(ref.flags)}): "
         f"{cpu.per_second:.2f} H/s ({cpu.hashes} hashes in {cpu.seconds:.1f} s)"
     )
     print(f"[{mode}] ratio {label}/CPU = {ratio:.3f}")

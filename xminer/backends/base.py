@@ -14,9 +14,10 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from xminer.job import Job, JobSlot
+from xminer.randomx.binding import Dataset
 from xminer.randomx.context import RandomXContext
 from xminer.randomx.scan import ScanResult
 from xminer.state import BackendStats, HashCounter, SharedState, ThreadInfo
@@ -102,6 +103,45 @@ class Worker(abc.ABC):
         self.counter.add(result.hashes)
         self.backend.ctx.sink.batch_done(self.backend.name, job, result)
         return True
+
+
+class GpuWorker(Worker):
+    """A GPU thread (OpenCL, CUDA): owns the host object ``make_gpu`` returns (device buffers,
+    a :class:`~xminer.backends.gpu_common.GpuRandomX`), hashes ``config.intensity`` nonces a
+    batch and follows the miner's RandomX context: light mode uploads the context's cache,
+    fast mode its dataset (nothing is rebuilt here)."""
+
+    def __init__(self, backend: Backend, info: ThreadInfo, config: Any) -> None:
+        super().__init__(backend, info)
+        self.config = config
+        self.batch_size = config.intensity
+        self.gpu: Any = None
+
+    @abc.abstractmethod
+    def make_gpu(self, mode: str) -> Any:
+        """The host object for this thread's config in mode "light" or "fast"."""
+
+    def setup(self) -> None:
+        self.gpu = self.make_gpu("fast" if self.backend.ctx.rx.fast else "light")
+
+    def key_dataset(self, rx: RandomXContext) -> Dataset | None:
+        """The dataset set_key gets with the context's cache (None: the cache alone)."""
+        return rx.dataset if rx.fast else None
+
+    def _follow_key(self) -> None:
+        rx = self.backend.ctx.rx
+        if rx.seed is not None and self.gpu.key != rx.seed:
+            self.gpu.set_key(rx.seed, rx.cache, self.key_dataset(rx))
+
+    def hash(self, job: Job, start: int, count: int, fresh_job: bool) -> ScanResult:
+        self._follow_key()
+        result = self.gpu.scan(job.blob, start, count, job.target)
+        return ScanResult(hashes=result.hashes, tail_xor=result.tail_xor, shares=result.shares)
+
+    def teardown(self) -> None:
+        if self.gpu is not None:
+            self.gpu.close()
+            self.gpu = None
 
 
 class Backend(abc.ABC):

@@ -1,14 +1,34 @@
 """What the OpenCL and CUDA hosts share: the kernels' buffer layout, the batch result, the
-dataset build (no GPU runtime imported here)."""
+dataset build, and the host algorithm over a runtime's primitives (:class:`GpuRandomX`).
+
+No GPU runtime is imported here, and numpy only when a GpuRandomX method needs it.
+"""
 
 from __future__ import annotations
 
+import abc
+import contextlib
+import ctypes
 import os
 import threading
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
-from xminer.randomx.binding import Cache, Dataset
-from xminer.randomx.scan import hash_tail
+from xminer.randomx import superscalar
+from xminer.randomx.binding import (
+    CACHE_SIZE,
+    DATASET_ITEM_SIZE,
+    VM,
+    Cache,
+    Dataset,
+    Flags,
+    dataset_item_count,
+    recommended_flags,
+)
+from xminer.randomx.cachemem import cache_memory_address
+from xminer.randomx.scan import Scanner, ScanResult, hash_tail
 
 # Layout of the per-hash buffers of kernels/randomx.cl (words of 8 bytes unless said).
 PROGRAM_COUNT = 8
@@ -69,3 +89,252 @@ def init_dataset_threaded(dataset: Dataset, cache: Cache, items: int) -> None:
         t.start()
     for t in threads:
         t.join()
+
+
+class LibraryReference:
+    """The CPU library for one key, to check a GPU's hashes against: light mode (cache only)
+    or fast (a dataset built on all CPUs); no large pages."""
+
+    def __init__(self, key: bytes, fast: bool = False) -> None:
+        self.flags = recommended_flags() & ~Flags.LARGE_PAGES
+        self.cache = Cache(self.flags)
+        self.cache.init(key)
+        self.dataset: Dataset | None = None
+        if fast:
+            self.dataset = Dataset(self.flags)
+            init_dataset_threaded(self.dataset, self.cache, dataset_item_count())
+        self.vm = VM(self.flags, self.cache, self.dataset)
+
+    def hash(self, data: bytes) -> bytes:
+        return self.vm.hash(data)
+
+    def scan(self, blob: bytes, start_nonce: int, count: int, target64: int) -> ScanResult:
+        """Nonces start_nonce.. of blob as xminer's Scanner hashes them on the CPU."""
+        scanner = Scanner(self.vm)
+        scanner.set_blob(blob)
+        return scanner.scan(start_nonce, count, target64)
+
+    def close(self) -> None:
+        self.vm.destroy()
+        if self.dataset is not None:
+            self.dataset.release()
+        self.cache.release()
+
+
+class GpuRandomX(abc.ABC):
+    """RandomX on one GPU, whatever the runtime: key setup (light or fast) and batches.
+
+    The algorithm is here: the cache (light) or dataset (fast) upload, then per batch
+    ``rx_init``, ``rx_fill_scratchpad``, 8 x ``rx_run_program`` (``last`` on the 8th) and
+    ``rx_finish``, each with the count appended as its last argument.  A runtime (OpenCL,
+    CUDA) gives the primitives: device copies of host memory, freeing, launching a kernel by
+    name, staging a batch's inputs, reading the hashes back, and the sections (locks,
+    context) that key setup and hashing run in.  Its ``__init__`` allocates ``_state``,
+    ``_scratchpads``, ``_programs``, ``_decoded``, ``_hashes`` and ``_dummy`` for
+    ``intensity`` hashes after calling this one.
+    """
+
+    _state: Any
+    _scratchpads: Any
+    _programs: Any
+    _decoded: Any
+    _hashes: Any
+    _dummy: Any
+
+    def __init__(self, mode: str, intensity: int) -> None:
+        if mode not in ("light", "fast"):
+            raise ValueError(f"mode must be 'light' or 'fast', not {mode!r}")
+        self.mode = mode
+        self.intensity = max(1, int(intensity))
+        self.key: bytes | None = None
+        self._chunks: list[Any] = []
+        self._chunk_items = 1
+        self._ss_programs: Any = None  # the light mode's superscalar programs (else _dummy)
+
+    # -- runtime primitives --------------------------------------------------------------
+    @abc.abstractmethod
+    def _to_device(self, host: Any) -> Any:
+        """A device copy of a numpy array (complete when this returns)."""
+
+    @abc.abstractmethod
+    def _free(self, buf: Any) -> None:
+        """Free a buffer of _to_device."""
+
+    @abc.abstractmethod
+    def _launch(self, name: str, count: int, *args: Any) -> None:
+        """Queue kernel name over count work-items with args and np.uint32(count)."""
+
+    @abc.abstractmethod
+    def _stage_inputs(self, data: bytes, meta: list[int]) -> tuple[Any, Any]:
+        """rx_init's inputs and meta (u32) on the device: (inputs buffer, meta buffer)."""
+
+    @abc.abstractmethod
+    def _read_hashes(self, count: int) -> bytes:
+        """The first count hashes of _hashes once the queued launches are done."""
+
+    @abc.abstractmethod
+    def _hashing(self) -> AbstractContextManager[Any]:
+        """The section batches of launches run in."""
+
+    def _keying(self) -> AbstractContextManager[Any]:
+        """The section the key's uploads run in."""
+        return contextlib.nullcontext()
+
+    def _finish_upload(self) -> None:  # noqa: B027 - optional hook
+        """Wait for the key's uploads where _to_device may leave them queued."""
+
+    def _dataset_chunk_items(self, items: int) -> int:
+        """Dataset items a fast-mode chunk holds (all of them: one allocation)."""
+        return items
+
+    # -- key -----------------------------------------------------------------------------
+    def set_key(
+        self, key: bytes, cache: Cache | None = None, dataset: Dataset | None = None
+    ) -> None:
+        """Prepare the cache (light) or dataset (fast) of a key; no-op when unchanged.
+
+        An initialised library ``cache`` for the same key (and, in fast mode, a ``dataset``
+        built from it) is uploaded as it is instead of being rebuilt here.
+        """
+        key = bytes(key)
+        if key == self.key:
+            return
+        if cache is not None and cache.key != key:
+            raise ValueError("cache was initialised for another key")
+        self.key = None
+        flags = recommended_flags() & ~Flags.LARGE_PAGES
+        own_cache = cache is None
+        if cache is None:
+            cache = Cache(flags)
+            cache.init(key)
+        try:
+            with self._keying():
+                if self.mode == "light":
+                    self._upload_light(cache, key)
+                else:
+                    self._upload_fast(cache, dataset, flags)
+        finally:
+            if own_cache:
+                cache.release()
+        self.key = key
+
+    def _upload(self, address: int, size: int) -> Any:
+        """A device copy of size bytes of host memory at address."""
+        import numpy as np
+
+        return self._to_device(np.ctypeslib.as_array((ctypes.c_uint8 * size).from_address(address)))
+
+    def _release_dataset(self) -> None:
+        for buf in self._chunks:
+            self._free(buf)
+        self._chunks = []
+        if self._ss_programs is not None:
+            self._free(self._ss_programs)
+            self._ss_programs = None
+
+    def _upload_light(self, cache: Cache, key: bytes) -> None:
+        import numpy as np
+
+        self._release_dataset()
+        programs = superscalar.pack_programs(superscalar.generate_programs(key))
+        ss = np.array(programs, dtype=np.uint64)
+        self._chunks = [self._upload(cache_memory_address(cache), CACHE_SIZE)]
+        self._ss_programs = self._to_device(ss)
+        self._chunk_items = 1
+        self._finish_upload()
+
+    def _upload_fast(self, cache: Cache, dataset: Dataset | None, flags: Flags) -> None:
+        items = dataset_item_count()
+        per_chunk = self._dataset_chunk_items(items)
+        self._release_dataset()
+        own_dataset = dataset is None
+        if dataset is None:
+            dataset = Dataset(flags)
+        try:
+            if own_dataset:
+                init_dataset_threaded(dataset, cache, items)
+            base = dataset.memory()
+            for start in range(0, items, per_chunk):
+                count = min(per_chunk, items - start)
+                self._chunks.append(
+                    self._upload(base + start * DATASET_ITEM_SIZE, count * DATASET_ITEM_SIZE)
+                )
+            self._finish_upload()
+        finally:
+            if own_dataset:
+                dataset.release()
+        self._chunk_items = per_chunk
+
+    # -- hashing -------------------------------------------------------------------------
+    def _run(self, count: int) -> None:
+        """The hash pipeline for count (<= intensity) inputs already hashed by rx_init."""
+        import numpy as np
+
+        chunks = (self._chunks + [self._dummy] * MAX_DATASET_CHUNKS)[:MAX_DATASET_CHUNKS]
+        ss = self._ss_programs if self._ss_programs is not None else self._dummy
+        state, scratchpads = self._state, self._scratchpads
+        self._launch("rx_fill_scratchpad", count, state, scratchpads)
+        for p in range(PROGRAM_COUNT):
+            self._launch(
+                "rx_run_program", count,
+                state, scratchpads, self._programs, self._decoded,
+                *chunks, ss, np.uint32(self._chunk_items),
+                np.uint32(self.mode == "light"), np.uint32(p == PROGRAM_COUNT - 1),
+            )  # fmt: skip
+        self._launch("rx_finish", count, state, scratchpads, self._hashes)
+
+    def _require_key(self) -> None:
+        if self.key is None:
+            raise RuntimeError("set_key() first")
+
+    def _hash_prepared(
+        self, data: bytes, meta: list[int], meta_stride: int, with_nonce: int, nonce: int, n: int
+    ) -> list[bytes]:
+        import numpy as np
+
+        inputs, meta_buf = self._stage_inputs(data, meta)
+        self._launch(
+            "rx_init", n, inputs, meta_buf, np.uint32(meta_stride),
+            np.uint32(with_nonce), np.uint32(nonce), self._state,
+        )  # fmt: skip
+        self._run(n)
+        raw = self._read_hashes(n)
+        return [raw[HASH_BYTES * i : HASH_BYTES * (i + 1)] for i in range(n)]
+
+    def hash_inputs(self, inputs: Sequence[bytes]) -> list[bytes]:
+        """RandomX hashes of arbitrary inputs under the current key."""
+        self._require_key()
+        results: list[bytes] = []
+        with self._hashing():
+            for at in range(0, len(inputs), self.intensity):
+                part = [bytes(x) for x in inputs[at : at + self.intensity]]
+                data, meta = pack_inputs(part)
+                results += self._hash_prepared(data, meta, 1, 0, 0, len(part))
+        return results
+
+    def hash_nonces(self, blob: bytes, start_nonce: int, count: int) -> list[bytes]:
+        """Hashes of blob with nonces start_nonce.. (LE uint32 at byte 39)."""
+        self._require_key()
+        if len(blob) < NONCE_OFFSET + 4:
+            raise ValueError("blob too short for a nonce at byte 39")
+        results: list[bytes] = []
+        with self._hashing():
+            for at in range(0, count, self.intensity):
+                n = min(self.intensity, count - at)
+                nonce = (start_nonce + at) & 0xFFFFFFFF
+                results += self._hash_prepared(bytes(blob), [0, len(blob)], 0, 1, nonce, n)
+        return results
+
+    def hash_batch(
+        self, blob: bytes, start_nonce: int, count: int, target64: int
+    ) -> tuple[int, int, list[tuple[int, bytes]]]:
+        """Scan count nonces: (hashes, XOR of tails, shares as (nonce, hash) with tail < target)."""
+        result = self.scan(blob, start_nonce, count, target64)
+        return result.hashes, result.tail_xor, result.shares
+
+    def scan(self, blob: bytes, start_nonce: int, count: int, target64: int) -> BatchResult:
+        return scan_digests(self.hash_nonces(blob, start_nonce, count), start_nonce, target64)
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Free the instance's device memory."""

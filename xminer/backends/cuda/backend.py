@@ -17,7 +17,7 @@ import logging
 import re
 from typing import Any
 
-from xminer.backends.base import Backend, BackendContext, Worker
+from xminer.backends.base import Backend, BackendContext, GpuWorker, Worker
 from xminer.backends.cuda.compile import cached_binary, find_nvcc, nvcc_info
 from xminer.backends.cuda.devices import (
     CudaDeviceInfo,
@@ -26,8 +26,8 @@ from xminer.backends.cuda.devices import (
     list_devices,
 )
 from xminer.backends.cuda.status import cuda_status
-from xminer.job import Job
-from xminer.randomx.scan import ScanResult
+from xminer.randomx.binding import Dataset
+from xminer.randomx.context import RandomXContext
 from xminer.state import ThreadInfo
 
 log = logging.getLogger("xminer.cuda")
@@ -109,37 +109,20 @@ def plan_threads(
     return plans
 
 
-class CudaWorker(Worker):
-    def __init__(self, backend: CudaBackend, info: ThreadInfo, config: CudaThreadConfig) -> None:
-        super().__init__(backend, info)
-        self.config = config
-        self.batch_size = config.intensity
-        self.gpu: Any = None
+class CudaWorker(GpuWorker):
+    config: CudaThreadConfig
 
-    def setup(self) -> None:
+    def make_gpu(self, mode: str) -> Any:
         from xminer.backends.cuda.randomx import CudaRandomX
 
-        mode = "fast" if self.backend.ctx.rx.fast else "light"
-        self.gpu = CudaRandomX(
+        return CudaRandomX(
             self.config.index, mode=mode, intensity=self.config.intensity,
             threads=self.config.threads, bsleep=self.config.bsleep,
         )  # fmt: skip
 
-    def _follow_key(self) -> None:
-        rx = self.backend.ctx.rx
-        if rx.seed is not None and self.gpu.key != rx.seed:
-            dataset = rx.dataset if self.gpu.mode == "fast" else None
-            self.gpu.set_key(rx.seed, rx.cache, dataset)
-
-    def hash(self, job: Job, start: int, count: int, fresh_job: bool) -> ScanResult:
-        self._follow_key()
-        result = self.gpu.scan(job.blob, start, count, job.target)
-        return ScanResult(hashes=result.hashes, tail_xor=result.tail_xor, shares=result.shares)
-
-    def teardown(self) -> None:
-        if self.gpu is not None:
-            self.gpu.close()
-            self.gpu = None
+    def key_dataset(self, rx: RandomXContext) -> Dataset | None:
+        """By the host's mode: a card too small for the dataset hashes in light mode."""
+        return rx.dataset if self.gpu.mode == "fast" else None
 
 
 class CudaBackend(Backend):

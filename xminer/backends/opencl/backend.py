@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from xminer.backends.base import Backend, BackendContext, Worker
+from xminer.backends.base import Backend, BackendContext, GpuWorker, Worker
 from xminer.backends.opencl.devices import (
     DeviceInfo,
     ThreadConfig,
@@ -19,8 +19,6 @@ from xminer.backends.opencl.devices import (
     list_devices,
     opencl_status,
 )
-from xminer.job import Job
-from xminer.randomx.scan import ScanResult
 from xminer.state import ThreadInfo
 
 log = logging.getLogger("xminer.opencl")
@@ -50,36 +48,16 @@ def plan_threads(options: dict[str, Any], devices: list[DeviceInfo]) -> list[Thr
     return plans
 
 
-class OpenCLWorker(Worker):
-    def __init__(self, backend: OpenCLBackend, info: ThreadInfo, config: ThreadConfig) -> None:
-        super().__init__(backend, info)
-        self.config = config
-        self.batch_size = config.intensity
-        self.gpu: Any = None
+class OpenCLWorker(GpuWorker):
+    config: ThreadConfig
 
-    def setup(self) -> None:
+    def make_gpu(self, mode: str) -> Any:
         from xminer.backends.opencl.randomx import OpenCLRandomX
 
-        mode = "fast" if self.backend.ctx.rx.fast else "light"
-        self.gpu = OpenCLRandomX(
+        return OpenCLRandomX(
             self.config.device, mode=mode, intensity=self.config.intensity,
             worksize=self.config.worksize,
         )  # fmt: skip
-
-    def _follow_key(self) -> None:
-        rx = self.backend.ctx.rx
-        if rx.seed is not None and self.gpu.key != rx.seed:
-            self.gpu.set_key(rx.seed, rx.cache, rx.dataset if rx.fast else None)
-
-    def hash(self, job: Job, start: int, count: int, fresh_job: bool) -> ScanResult:
-        self._follow_key()
-        result = self.gpu.scan(job.blob, start, count, job.target)
-        return ScanResult(hashes=result.hashes, tail_xor=result.tail_xor, shares=result.shares)
-
-    def teardown(self) -> None:
-        if self.gpu is not None:
-            self.gpu.close()
-            self.gpu = None
 
 
 class OpenCLBackend(Backend):
