@@ -1,4 +1,5 @@
-"""Running xminer as a program in a test: its ``--bench`` hash sum."""
+"""Running xminer as a program in a test: a process to read lines from, or a ``--bench``
+hash sum."""
 
 from __future__ import annotations
 
@@ -7,6 +8,25 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def spawn(*args: str, home: Path | None = None) -> subprocess.Popen[str]:
+    """``python -m xminer --no-color ARGS``, output (stdout and stderr) on a text pipe.
+
+    With ``home``, HOME and the working directory are that folder (no config file is found
+    there); else the repository root.
+    """
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
+    if home is not None:
+        env["HOME"] = str(home)
+        env.pop("XDG_CONFIG_HOME", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "xminer", "--no-color", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        cwd=home or ROOT,
+    )  # fmt: skip
 
 
 def bench_sum(home: Path, *args: str, keep_cache: bool = False) -> str:

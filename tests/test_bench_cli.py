@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.cli_support import spawn as xminer
 from tests.monerod import free_port
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def xminer(*args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "xminer", "--no-color", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
 
 
 def wait_for(proc: subprocess.Popen[str], pattern: str, timeout: float) -> list[str]:

@@ -6,18 +6,17 @@ has them); against a closed port it logs the failure and keeps retrying. SIGTERM
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.cli_support import spawn
 from tests.monerod import free_port, monerod
 from tests.net_support import WALLET
 
@@ -25,7 +24,6 @@ pytestmark = [
     pytest.mark.monerod,
     pytest.mark.skipif(shutil.which("monerod") is None, reason="monerod not installed (monero)"),
 ]
-ROOT = Path(__file__).resolve().parents[1]
 DIFFICULTY = 50  # a block every few seconds in light mode on one thread
 ACCEPTED = re.compile(
     r"block accepted \((\d+)/(\d+)\) diff (\d+) height (\d+) hash ([0-9a-f]{64}) \(\d+ ms\)"
@@ -37,16 +35,7 @@ class Xminer:
     is found there); its output is read into ``lines`` as it comes."""
 
     def __init__(self, home: Path, *args: str) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT), "HOME": str(home)}
-        env.pop("XDG_CONFIG_HOME", None)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "xminer", "--no-color", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-            cwd=home,
-        )
+        self.proc = spawn(*args, home=home)
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

@@ -189,7 +189,7 @@ def run(startup: Startup) -> int:
         raise
     source = display_name(startup.path) if startup.path else "config"
     try:
-        check_runnable(config)
+        work = make_work_source(config)  # --dry-run too: the pools are checked as a run checks them
     except ValueError as exc:
         raise Failure(f"{APP_NAME}: {source}: {exc}", EXIT_CONFIG) from None
     if startup.dry_run:
@@ -199,10 +199,6 @@ def run(startup: Startup) -> int:
         config, startup.path, lambda body: merge(startup.parsed, body, source), check_runnable
     )
     manager._config = autosave(startup, manager)
-    try:
-        work = make_work_source(config)
-    except ValueError as exc:
-        raise Failure(f"{APP_NAME}: {source}: {exc}", EXIT_CONFIG) from None
     if work is None:
         raise Failure(f"{APP_NAME}: nothing to mine: no enabled pool and no --bench", 2)
     miner = Miner(settings, work)

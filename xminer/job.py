@@ -110,16 +110,16 @@ class JobSlot:
         self._lock = threading.Lock()
         self._job: Job | None = None
         self._alloc: NonceAllocator | None = None
-        self.sequence = 0  # bumps on every new job: a worker compares it after each batch
-        self.epoch = ctypes.c_uint32(0)  # the sequence where the C batch loop can read it
+        # bumps on every new job: a worker compares it after each batch, and the C batch loop
+        # reads it while hashing (a new job ends a running batch)
+        self.epoch = ctypes.c_uint32(0)
 
     def set(self, job: Job | None) -> None:
         with self._lock:
             self._job = job
             self._alloc = NonceAllocator(job) if job else None
-            self.sequence += 1
-            self.epoch.value = self.sequence & 0xFFFFFFFF  # running batches end early
+            self.epoch.value += 1  # wraps at 2**32, as the C loop compares it
 
     def get(self) -> tuple[int, Job | None, NonceAllocator | None]:
         with self._lock:
-            return self.sequence, self._job, self._alloc
+            return self.epoch.value, self._job, self._alloc

@@ -62,14 +62,6 @@ def fallback(miner: Miner, api: ApiSettings) -> dict[str, Any]:
     return doc
 
 
-def _config_error_types() -> tuple[type[BaseException], ...]:
-    try:
-        from xminer.config import ConfigError  # type: ignore[attr-defined]
-    except ImportError:
-        return (ValueError,)
-    return (ConfigError, ValueError)
-
-
 def parse_body(body: bytes) -> dict[str, Any] | str:
     """The body as a non-empty object, or the reason it is unusable."""
     try:
@@ -83,7 +75,7 @@ def parse_body(body: bytes) -> dict[str, Any] | str:
     return doc
 
 
-def put(miner: Miner, api: ApiSettings, body: bytes) -> PutOutcome:
+def put(miner: Miner, body: bytes) -> PutOutcome:
     """Validate the whole body first; change nothing unless it is good."""
     doc = parse_body(body)
     if isinstance(doc, str):
@@ -91,9 +83,8 @@ def put(miner: Miner, api: ApiSettings, body: bytes) -> PutOutcome:
     cfg = manager(miner)
     if cfg is None:
         return PutOutcome(501, "NOT_IMPLEMENTED")
-    errors = _config_error_types()
     try:
         cfg.replace(doc)  # validates the whole document before it changes anything
-    except errors as exc:
+    except ValueError as exc:  # ConfigError is one
         return PutOutcome(400, str(exc) or "BAD_REQUEST")
     return PutOutcome(204)

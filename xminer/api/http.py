@@ -183,7 +183,7 @@ class ApiHandler(tornado.web.RequestHandler):
     async def _put_config(self) -> None:
         self.server.bodies.clear()
         async with self.server.config_lock:
-            outcome = config_api.put(self.server.miner, self.server.settings, self.request.body)
+            outcome = config_api.put(self.server.miner, self.request.body)
         if outcome.status != 204:
             raise ApiError(outcome.status, outcome.error)
         self.reply(204)  # the listeners of the config manager moved the API if http changed

@@ -50,7 +50,7 @@ class Worker(abc.ABC):
         self.thread = threading.Thread(
             target=self._run, name=f"{backend.name}-{info.index}", daemon=True
         )
-        self.job_sequence = 0  # JobSlot.sequence of the job being hashed
+        self.job_sequence = 0  # JobSlot.epoch of the job being hashed
 
     @property
     def counter(self) -> HashCounter:

@@ -1,5 +1,6 @@
-"""What the OpenCL and CUDA hosts share: the kernels' buffer layout, the batch result, the
-dataset build, and the host algorithm over a runtime's primitives (:class:`GpuRandomX`).
+"""What the OpenCL and CUDA hosts share: the kernels' buffer layout, the batch result, a CPU
+reference to check them against, and the host algorithm over a runtime's primitives
+(:class:`GpuRandomX`).
 
 No GPU runtime is imported here, and numpy only when a GpuRandomX method needs it.
 """
@@ -10,7 +11,6 @@ import abc
 import contextlib
 import ctypes
 import os
-import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -20,7 +20,6 @@ from xminer.randomx import superscalar
 from xminer.randomx.binding import (
     CACHE_SIZE,
     DATASET_ITEM_SIZE,
-    VM,
     Cache,
     Dataset,
     Flags,
@@ -28,6 +27,7 @@ from xminer.randomx.binding import (
     recommended_flags,
 )
 from xminer.randomx.cachemem import cache_memory_address
+from xminer.randomx.context import RandomXContext, build_dataset
 from xminer.randomx.scan import Scanner, ScanResult, hash_tail
 
 # Layout of the per-hash buffers of kernels/randomx.cl (words of 8 bytes unless said).
@@ -77,48 +77,29 @@ def pack_inputs(inputs: list[bytes]) -> tuple[bytes, list[int]]:
     return b"".join(inputs) or b"\0", meta
 
 
-def init_dataset_threaded(dataset: Dataset, cache: Cache, items: int) -> None:
-    """Fill the whole dataset with librandomx on all CPUs (the GIL is released per call)."""
-    workers = max(1, os.cpu_count() or 1)
-    step = -(-items // workers)
-    threads = [
-        threading.Thread(target=dataset.init_items, args=(cache, start, min(step, items - start)))
-        for start in range(0, items, step)
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-
-class LibraryReference:
+class LibraryReference(RandomXContext):
     """The CPU library for one key, to check a GPU's hashes against: light mode (cache only)
     or fast (a dataset built on all CPUs); no large pages."""
 
     def __init__(self, key: bytes, fast: bool = False) -> None:
-        self.flags = recommended_flags() & ~Flags.LARGE_PAGES
-        self.cache = Cache(self.flags)
-        self.cache.init(key)
-        self.dataset: Dataset | None = None
-        if fast:
-            self.dataset = Dataset(self.flags)
-            init_dataset_threaded(self.dataset, self.cache, dataset_item_count())
-        self.vm = VM(self.flags, self.cache, self.dataset)
+        super().__init__("fast" if fast else "light", huge_pages=False)
+        self.prepare(key)
 
     def hash(self, data: bytes) -> bytes:
-        return self.vm.hash(data)
+        return self.verify_hash(data)
 
     def scan(self, blob: bytes, start_nonce: int, count: int, target64: int) -> ScanResult:
         """Nonces start_nonce.. of blob as xminer's Scanner hashes them on the CPU."""
-        scanner = Scanner(self.vm)
-        scanner.set_blob(blob)
-        return scanner.scan(start_nonce, count, target64)
+        vm = self.create_vm()
+        try:
+            scanner = Scanner(vm)
+            scanner.set_blob(blob)
+            return scanner.scan(start_nonce, count, target64)
+        finally:
+            vm.destroy()
 
     def close(self) -> None:
-        self.vm.destroy()
-        if self.dataset is not None:
-            self.dataset.release()
-        self.cache.release()
+        self.release()
 
 
 class GpuRandomX(abc.ABC):
@@ -252,7 +233,7 @@ class GpuRandomX(abc.ABC):
             dataset = Dataset(flags)
         try:
             if own_dataset:
-                init_dataset_threaded(dataset, cache, items)
+                build_dataset(dataset, cache, os.cpu_count() or 1)
             base = dataset.memory()
             for start in range(0, items, per_chunk):
                 count = min(per_chunk, items - start)

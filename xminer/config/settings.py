@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from xminer.backends.cpu.threads import CpuThread, auto_thread_count, plan_threads
 from xminer.config.model import Config
 from xminer.cpuinfo import CpuInfo, cpu_info
 from xminer.miner import BenchmarkSource, MinerSettings, WorkSource
-
-if TYPE_CHECKING:
-    from xminer.net.settings import PoolSettings
 
 log = logging.getLogger("xminer.config")
 
@@ -89,21 +85,10 @@ def settings_from_config(config: Config, info: CpuInfo | None = None) -> MinerSe
     )
 
 
-def pool_settings(config: Config) -> list[PoolSettings]:
-    """The client settings of every enabled pool; ValueError names the pool and the key."""
-    from xminer.net.settings import pool_from_config
-
-    return [
-        pool_from_config(pool.to_json(), f"pools[{i}]")
-        for i, pool in enumerate(config.pools)
-        if pool.to_json().get("enabled", True) is not False
-    ]
-
-
 def check_runnable(config: Config) -> None:
-    """What the model alone cannot see (ValueError): every enabled pool makes a client."""
-    if config.benchmark is None or not config.benchmark.size_hashes:
-        pool_settings(config)
+    """What the model alone cannot see (ValueError): the work source builds, every enabled
+    pool's URL, wallet and options included (built and dropped; nothing connects)."""
+    make_work_source(config)
 
 
 def make_work_source(config: Config) -> WorkSource | None:
@@ -111,8 +96,13 @@ def make_work_source(config: Config) -> WorkSource | None:
     if config.benchmark is not None and config.benchmark.size_hashes:
         return BenchmarkSource(config.benchmark.size_hashes)
     from xminer.net import create_work_source
+    from xminer.net.settings import pool_from_config
 
-    pools = pool_settings(config)
+    pools = [
+        pool_from_config(pool.to_json(), f"pools[{i}]")
+        for i, pool in enumerate(config.pools)
+        if pool.to_json().get("enabled", True) is not False
+    ]
     if not pools:
         return None
     return create_work_source(pools, config.retries, float(config.retry_pause))

@@ -78,6 +78,37 @@ def choose_mode(mode: str) -> str:
     return "fast" if available > DATASET_BYTES + 512 * 1024 * 1024 else "light"
 
 
+def build_dataset(
+    dataset: Dataset,
+    cache: Cache,
+    threads: int,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> None:
+    """Fill the whole dataset from an initialised cache on ``threads`` threads (the GIL is
+    released in every library call); Cancelled when ``cancel`` was set meanwhile."""
+    total = dataset_item_count()
+    step = -(-total // (max(1, threads) * CHUNKS_PER_THREAD))
+    done = 0
+    done_lock = threading.Lock()
+
+    def work(start: int) -> None:
+        nonlocal done
+        if cancel is not None and cancel.is_set():
+            return
+        count = min(step, total - start)
+        dataset.init_items(cache, start, count)
+        with done_lock:
+            done += count
+            if progress:
+                progress(done / total)
+
+    with ThreadPoolExecutor(max(1, threads), thread_name_prefix="rx-init") as pool:
+        list(pool.map(work, range(0, total, step)))
+    if cancel is not None and cancel.is_set():
+        raise Cancelled()
+
+
 class RandomXContext:
     """Cache and dataset for one seed at a time; VMs for workers and for checking results."""
 
@@ -128,28 +159,7 @@ class RandomXContext:
 
     def _build_dataset(self, progress: Progress | None, cancel: threading.Event | None) -> None:
         assert self.dataset is not None and self.cache is not None
-        total = dataset_item_count()
-        chunks = self.init_threads * CHUNKS_PER_THREAD
-        step = -(-total // chunks)
-        done = 0
-        done_lock = threading.Lock()
-        dataset, cache = self.dataset, self.cache
-
-        def work(start: int) -> None:
-            nonlocal done
-            if cancel is not None and cancel.is_set():
-                return
-            count = min(step, total - start)
-            dataset.init_items(cache, start, count)
-            with done_lock:
-                done += count
-                if progress:
-                    progress(done / total)
-
-        with ThreadPoolExecutor(self.init_threads, thread_name_prefix="rx-init") as pool:
-            list(pool.map(work, range(0, total, step)))
-        if cancel is not None and cancel.is_set():
-            raise Cancelled()
+        build_dataset(self.dataset, self.cache, self.init_threads, progress, cancel)
 
     def info(self) -> ContextInfo:
         return ContextInfo(

@@ -93,7 +93,7 @@ class Scanner:
         xor, found = ctypes.c_uint64(0), ctypes.c_uint32(0)
         done = self._native.xminer_scan(
             self.vm.handle, self._buf, self._size, start & 0xFFFFFFFF, count,
-            min(target, 2**64 - 1), ctypes.byref(epoch), seen & 0xFFFFFFFF, ctypes.byref(halt),
+            min(target, 2**64 - 1), ctypes.byref(epoch), seen, ctypes.byref(halt),
             ctypes.byref(xor),
             self._share_nonces, self._share_hashes, ctypes.byref(found),
         )  # fmt: skip

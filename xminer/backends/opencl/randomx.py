@@ -22,7 +22,6 @@ from xminer.backends.gpu_common import (
     SCRATCHPAD_BYTES,
     STATE_WORDS,
     GpuRandomX,
-    init_dataset_threaded,
 )
 from xminer.backends.kernel_source import KERNEL_NAMES, kernel_source, source_digest
 from xminer.backends.opencl.devices import DeviceInfo, _import_cl, list_devices
@@ -185,6 +184,3 @@ class OpenCLRandomX(GpuRandomX):
             buf.release()
         self._release_dataset()
         self.key = None
-
-
-_init_dataset_threaded = init_dataset_threaded  # the name tools and tests import
