@@ -44,6 +44,7 @@ class MinerSettings:
     randomx_init: int = -1
     huge_pages: bool = True
     print_time: int = 60
+    health_print_time: int = 60
     bench_size: int = 0
     color: bool | None = None  # None: colours when stdout is a terminal
     backend_options: dict[str, dict[str, object]] = field(default_factory=dict)
@@ -115,6 +116,7 @@ class Miner:
                 stats.unavailable_reason = reason
                 logging.getLogger(f"xminer.{name}").warning("disabled: %s", reason)
                 continue
+            backend.publish()
             self.backends[name] = backend
 
     def _make_backend(self, name: str) -> Backend | None:
@@ -403,6 +405,19 @@ class Miner:
                 if self.settings.print_time > 0:
                     print_speed(self.state)
 
+    async def _print_health(self) -> None:
+        """Every health-print-time seconds, the GPU devices' sensor readings (NVML), if any."""
+        from xminer.console.keys import health_lines
+
+        while not self.finished.is_set():
+            interval = self.settings.health_print_time
+            try:
+                await asyncio.wait_for(self.finished.wait(), interval if interval > 0 else 1.0)
+            except TimeoutError:
+                if self.settings.health_print_time > 0 and not self.stopped:
+                    for line in health_lines(self.state, sensed=True):
+                        log.info("%s", line)
+
     async def run(self) -> int:
         self.loop = asyncio.get_running_loop()
         self._install_signals(self.loop)
@@ -416,12 +431,14 @@ class Miner:
                 logging.getLogger(f"xminer.{backend.name}").info("%s", line)
         self.start_backends()
         speed = asyncio.ensure_future(self._print_speed())
+        health = asyncio.ensure_future(self._print_health())
         try:
             if self.source is not None:
                 await self.source.start(self)
             await self.finished.wait()
         finally:
             speed.cancel()
+            health.cancel()
             if self.source is not None:
                 await self.source.stop()
             for hook in self.hooks_on_stop:

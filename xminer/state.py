@@ -83,13 +83,18 @@ def sum_rates(rates: list[list[float | None]]) -> list[float | None]:
 
 @dataclass
 class ThreadInfo:
-    """One worker thread (or GPU device thread) of a backend, as /2/backends lists it."""
+    """One worker thread (or GPU device thread) of a backend, as /2/backends lists it.
+
+    A GPU thread's entry is ``details`` (the thread's keys, in XMRig's order), its hashrate,
+    then ``device`` (the device's keys, ``health`` among them where a sensor reader runs).
+    """
 
     index: int
     counter: HashCounter
     affinity: int = -1
     intensity: int = 1
     details: dict[str, object] = field(default_factory=dict)
+    device: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass

@@ -171,8 +171,8 @@ class Views:
             "algo": self.state.algo if running else None,
             "profile": (stats.profile or "rx") if running and stats else None,
         }
-        if backend is not None:
-            entry.update(backend.api_fields())
+        if backend is not None and stats is not None:
+            entry.update(stats.details)
         elif name in ABSENT_FIELDS:
             entry.update(ABSENT_FIELDS[name])
         if name == "cpu":
@@ -192,14 +192,10 @@ class Views:
         rate = rates(t.counter.rates())
         if backend == "cpu":
             return {"intensity": t.intensity, "affinity": t.affinity, "av": 1, "hashrate": rate}
-        # GPU threads: the backend's own keys in its order; hashrate after "affinity"
-        out: dict[str, Any] = {}
-        for key, value in t.details.items():
-            if key != "hashrate":
-                out[key] = value
-            if key == "affinity":
-                out["hashrate"] = rate
-        out.setdefault("hashrate", rate)
+        # GPU threads: the thread's keys, the hashrate, the device's keys (XMRig's order)
+        out: dict[str, Any] = dict(t.details)
+        out["hashrate"] = rate
+        out.update(t.device)
         return out
 
     # ---- dmi ---------------------------------------------------------------------------

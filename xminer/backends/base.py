@@ -173,6 +173,10 @@ class Backend(abc.ABC):
         """Backend-specific keys of its /2/backends entry."""
         return {}
 
+    def publish(self) -> None:
+        """Put the api_fields into the shared state, where the API reads them."""
+        self.stats.details = dict(self.api_fields())
+
     @property
     def threads(self) -> int:
         return len(self.workers)

@@ -76,6 +76,7 @@ def settings_from_config(config: Config, info: CpuInfo | None = None) -> MinerSe
         randomx_init=config.randomx.init,
         huge_pages=bool(config.cpu.huge_pages),
         print_time=config.print_time,
+        health_print_time=config.health_print_time,
         bench_size=bench_size,
         color=None if config.colors else False,
         backend_options={

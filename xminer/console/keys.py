@@ -90,24 +90,38 @@ def connection_lines(state: SharedState) -> list[str]:
     return [", ".join(parts)]
 
 
-def health_lines(state: SharedState, miner: Miner | None = None) -> list[str]:
-    gpus = [
-        b
-        for name, b in state.backends.items()
-        if name != "cpu" and (b.running or (miner is not None and name in miner.backends))
-    ]
-    if not gpus:
-        return ["HEALTH no GPU backends are running"]
+def health_lines(state: SharedState, miner: Miner | None = None, sensed: bool = False) -> list[str]:
+    """XMRig's health report: a line per GPU device of the running GPU backends, e.g.
+    ``HEALTH cuda #0 0000:01:00.0 NVIDIA H100 250W 65C 1755/1593 MHz fan0:30%``.
+
+    ``sensed``: only the devices with a sensor reading (the periodic report), else every
+    device, "no sensor data" where there is none (the e key).
+    """
+    from xminer.backends.cuda.nvml import GpuHealth
+
     lines: list[str] = []
+    gpus = [
+        b for name, b in list(state.backends.items())
+        if name != "cpu" and (b.running or (miner is not None and name in miner.backends))
+    ]  # fmt: skip
     for backend in gpus:
+        seen: set[object] = set()
         for t in backend.threads:
-            d = t.details
-            fields = " ".join(
-                f"{k} {d[k]}" for k in ("temperature", "power", "fan", "clock") if k in d
-            )
-            lines.append(f"HEALTH {backend.name} #{t.index} {fields or 'no sensor data'}")
-        if not backend.threads:
+            device, health = t.device, t.device.get("health")
+            where = device.get("bus_id", t.details.get("index", t.index))
+            if where in seen or (sensed and not isinstance(health, dict)):
+                continue
+            seen.add(where)
+            label = " ".join(
+                str(v) for v in (f"#{t.details.get('index', t.index)}", device.get("bus_id"),
+                                 device.get("name")) if v
+            )  # fmt: skip
+            reading = GpuHealth.from_json(health).describe() if isinstance(health, dict) else ""
+            lines.append(f"HEALTH {backend.name} {label} {reading or 'no sensor data'}")
+        if not backend.threads and not sensed:
             lines.append(f"HEALTH {backend.name}: no devices")
+    if not gpus and not sensed:
+        return ["HEALTH no GPU backends are running"]
     return lines
 
 

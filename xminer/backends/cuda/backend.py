@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import threading
 from typing import Any
 
 from xminer.backends.base import Backend, BackendContext, GpuWorker, Worker
@@ -25,15 +26,15 @@ from xminer.backends.cuda.devices import (
     default_thread,
     list_devices,
 )
+from xminer.backends.cuda.nvml import Nvml
 from xminer.backends.cuda.status import cuda_status
-from xminer.randomx.binding import Dataset
-from xminer.randomx.context import RandomXContext
 from xminer.state import ThreadInfo
 
 log = logging.getLogger("xminer.cuda")
 
 PROFILE_KEYS = ("rx/0", "rx")  # XMRig's thread profiles for Monero's RandomX, most specific first
-THREAD_KEYS = ("index", "threads", "blocks", "intensity", "bfactor", "bsleep")
+THREAD_KEYS = ("index", "threads", "blocks", "intensity", "bfactor", "bsleep", "dataset_host")
+HEALTH_INTERVAL = 5.0  # seconds between NVML readings
 
 
 def _wanted_devices(options: dict[str, Any]) -> list[int] | None:
@@ -73,7 +74,8 @@ def plan_threads(
 
     An "rx" (or "rx/0") profile lists threads explicitly as XMRig writes them:
     ``[{"index": 0, "threads": 32, "blocks": 264, "bfactor": 0, "bsleep": 0}]``
-    ("intensity" may replace "blocks"); ``false`` turns CUDA off for RandomX.  Without one,
+    ("intensity" may replace "blocks"; "dataset_host": true keeps the dataset in host
+    memory); ``false`` turns CUDA off for RandomX.  Without one,
     every selected device gets :func:`default_thread`, with "threads", "blocks",
     "intensity", "bfactor-hint" and "bsleep-hint" of the options applied when given.
     The device selection (--cuda-devices) filters either list.
@@ -104,6 +106,7 @@ def plan_threads(
                 index=device.index, threads=threads, blocks=blocks, intensity=intensity,
                 bfactor=int(options.get("bfactor-hint") or 0),
                 bsleep=int(options.get("bsleep-hint") or 0),
+                dataset_host=plan.dataset_host,
             )
         )  # fmt: skip
     return plans
@@ -115,14 +118,13 @@ class CudaWorker(GpuWorker):
     def make_gpu(self, mode: str) -> Any:
         from xminer.backends.cuda.randomx import CudaRandomX
 
-        return CudaRandomX(
+        gpu = CudaRandomX(
             self.config.index, mode=mode, intensity=self.config.intensity,
-            threads=self.config.threads, bsleep=self.config.bsleep,
+            threads=self.config.threads, bfactor=self.config.bfactor, bsleep=self.config.bsleep,
+            dataset_host=self.config.dataset_host,
         )  # fmt: skip
-
-    def key_dataset(self, rx: RandomXContext) -> Dataset | None:
-        """By the host's mode: a card too small for the dataset hashes in light mode."""
-        return rx.dataset if self.gpu.mode == "fast" else None
+        self.info.details["dataset_host"] = gpu.dataset_host  # what it does, not the hint
+        return gpu
 
 
 class CudaBackend(Backend):
@@ -133,6 +135,9 @@ class CudaBackend(Backend):
         self.options = dict(options or {})
         self.devices: list[CudaDeviceInfo] = []
         self.plan: list[CudaThreadConfig] = []
+        self.nvml = Nvml(self.options.get("nvml", True))  # type: ignore[arg-type]
+        self._health_stop = threading.Event()
+        self._health_thread: threading.Thread | None = None
 
     def availability(self) -> str | None:
         ok, reason = cuda_status()
@@ -168,25 +173,74 @@ class CudaBackend(Backend):
         return [
             CudaWorker(
                 self,
-                ThreadInfo(i, new_counter(), -1, t.intensity, self._details(t, by_index)),
+                ThreadInfo(
+                    i, new_counter(), -1, t.intensity, self._details(t),
+                    self._device(by_index.get(t.index)),
+                ),
                 t,
             )
             for i, t in enumerate(self.plan)
-        ]
+        ]  # fmt: skip
 
     @staticmethod
-    def _details(t: CudaThreadConfig, by_index: dict[int, CudaDeviceInfo]) -> dict[str, object]:
-        """A thread's /2/backends keys, in XMRig's order (hashrate goes after affinity)."""
-        out: dict[str, object] = {
+    def _details(t: CudaThreadConfig) -> dict[str, object]:
+        """A thread's /2/backends keys, in XMRig's order (then hashrate, then the device's)."""
+        return {
             "index": t.index, "threads": t.threads, "blocks": t.blocks,
             "bfactor": t.bfactor, "bsleep": t.bsleep, "affinity": -1,
+            "dataset_host": bool(t.dataset_host),
         }  # fmt: skip
-        device = by_index.get(t.index)
-        if device is not None:
-            info = device.to_json()
-            info.pop("index")
-            out.update(info)
-        return out
+
+    @staticmethod
+    def _device(device: CudaDeviceInfo | None) -> dict[str, object]:
+        """A thread's device keys in /2/backends (after its hashrate); health comes later."""
+        if device is None:
+            return {}
+        keys = device.to_json()
+        keys.pop("index")  # the thread's own "index" says it
+        return keys
+
+    # -- health (NVML) -----------------------------------------------------------------------
+    def start(self) -> None:
+        super().start()
+        reason = self.nvml.start()
+        if reason:
+            (log.info if self.nvml.library is False else log.warning)("%s", reason)
+            return
+        log.info("NVML %s, driver %s: health every %g s", self.nvml.version, self.nvml.driver,
+                 HEALTH_INTERVAL)  # fmt: skip
+        self.publish()  # versions with NVML's
+        self.read_health()
+        self._health_stop.clear()
+        self._health_thread = threading.Thread(
+            target=self._health_loop, name="cuda-health", daemon=True
+        )
+        self._health_thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._health_stop.set()
+        if self._health_thread is not None:
+            self._health_thread.join(timeout)
+            self._health_thread = None
+        super().stop(timeout)
+        if self.nvml.running:
+            self.nvml.close()
+            self.publish()
+
+    def _health_loop(self) -> None:
+        while not self._health_stop.wait(HEALTH_INTERVAL):
+            self.read_health()
+
+    def read_health(self) -> None:
+        """Every thread's ``health`` in the shared state from one NVML reading per device."""
+        readings: dict[str, dict[str, object] | None] = {}
+        for worker in self.workers:
+            bus = str(worker.info.device.get("bus_id", ""))
+            if bus not in readings:
+                health = self.nvml.read(bus) if bus else None
+                readings[bus] = health.to_json() if health is not None else None
+            if readings[bus] is not None:
+                worker.info.device = {**worker.info.device, "health": readings[bus]}
 
     def describe(self) -> list[str]:
         by_index = {d.index: d for d in self.devices}
@@ -201,11 +255,15 @@ class CudaBackend(Backend):
         return lines
 
     def api_fields(self) -> dict[str, object]:
-        return {"versions": self.versions()}
+        versions = self.versions()
+        if self.nvml.running:
+            versions.update(nvml=self.nvml.version, driver=self.nvml.driver)
+        return {"versions": versions}
 
     @staticmethod
     def versions() -> dict[str, str]:
-        """XMRig's head key: CUDA runtime (here nvcc's release), driver, and the plugin."""
+        """XMRig's head key: CUDA runtime (here nvcc's release), driver, and the plugin
+        (and, from api_fields, NVML's version and the driver's when NVML runs)."""
         out: dict[str, str] = {}
         nvcc = find_nvcc()
         if nvcc is not None:
