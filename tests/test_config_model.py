@@ -150,6 +150,13 @@ def test_cli_override_beats_profiles() -> None:
         ({"benchmark": {"size": "3Q"}}, "benchmark.size", "size"),
         ({"dns": {"ip_version": 5}}, "dns.ip_version", "0, 4 or 6"),
         ({"print-time": True}, "print-time", "integer"),
+        ({"cuda": {"rx": [{"index": 0, "threads": 2048}]}}, "cuda.rx[0].threads", "1..1024"),
+        ({"cuda": {"rx": [{"index": 0, "bfactor": 13}]}}, "cuda.rx[0].bfactor", "0..12"),
+        ({"cuda": {"rx": [{"index": 0, "dataset_host": 1}]}}, "cuda.rx[0].dataset_host", "true"),
+        ({"cuda": {"rx": [7]}}, "cuda.rx[0]", "thread object"),
+        ({"cuda": {"bfactor-hint": 20}}, "cuda.bfactor-hint", "0..12"),
+        ({"opencl": {"rx": [{"index": -1}]}}, "opencl.rx[0].index", ">= 0"),
+        ({"opencl": {"rx": [{"index": 0, "bfactor": "6"}]}}, "opencl.rx[0].bfactor", "0..12"),
     ],
 )  # fmt: skip
 def test_errors_name_path_value_and_expectation(body: dict, path: str, expected: str) -> None:

@@ -112,14 +112,33 @@ class Cpu(Section):
         return out
 
 
-def _gpu_profiles(section_: Section, extra: dict[str, Any], path: str) -> dict[str, Any]:
+# Thread entries of a GPU profile ("rx": [{...}, ...]): the keys xminer reads, checked; others
+# (XMRig's for other algorithms: unroll, strided_index, ...) are kept as they are.
+OPENCL_THREAD_KEYS = {
+    "index": integer(0), "intensity": integer(1), "worksize": integer(1),
+    "threads": list_of(integer(-1)), "bfactor": integer(0, 12), "gcn_asm": BOOL,
+    "dataset_host": BOOL, "affinity": integer(-1),
+}  # fmt: skip
+CUDA_THREAD_KEYS = {
+    "index": integer(0), "threads": integer(1, 1024), "blocks": integer(1),
+    "intensity": integer(1), "bfactor": integer(0, 12), "bsleep": integer(0),
+    "affinity": integer(-1), "dataset_host": BOOL,
+}  # fmt: skip
+
+
+def _gpu_profiles(extra: dict[str, Any], path: str, checks: dict[str, Check]) -> dict[str, Any]:
     for key, value in extra.items():
         if key.startswith("_"):
             continue
+        where = join(path, key)
         if not (value is False or isinstance(value, list | str | dict)):
-            raise ConfigError(
-                join(path, key), value, "expected a list of GPU threads, false or an alias"
-            )
+            raise ConfigError(where, value, "expected a list of GPU threads, false or an alias")
+        for i, entry in enumerate(value if isinstance(value, list) else []):
+            if not isinstance(entry, dict):
+                raise ConfigError(join(where, i), entry, "expected a thread object")
+            for name, check in checks.items():
+                if name in entry:
+                    check(entry[name], join(join(where, i), name))
     return dict(extra)
 
 
@@ -134,7 +153,7 @@ class OpenCl(Section):
     unknown_ok: ClassVar[bool] = True
 
     def parse_extra(self, extra: dict[str, Any], path: str) -> dict[str, Any]:
-        return _gpu_profiles(self, extra, path)
+        return _gpu_profiles(extra, path, OPENCL_THREAD_KEYS)
 
 
 @dataclass
@@ -148,7 +167,7 @@ class Cuda(Section):
     unknown_ok: ClassVar[bool] = True
 
     def parse_extra(self, extra: dict[str, Any], path: str) -> dict[str, Any]:
-        return _gpu_profiles(self, extra, path)
+        return _gpu_profiles(extra, path, CUDA_THREAD_KEYS)
 
 
 _HOSTPORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[^:/\s\[\]]+):(\d+)$")
