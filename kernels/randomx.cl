@@ -3,10 +3,16 @@
  *   rx_init            Hash512(input) -> seed            (input = blob with nonce, or items)
  *   rx_fill_scratchpad AesGenerator1R(seed) -> 2 MiB scratchpad; seed = generator state
  *   rx_run_program     AesGenerator4R(seed) -> program; decode; run 2048 iterations;
- *                      seed = Hash512(register file)   (called RX_PROGRAM_COUNT times)
+ *                      seed = Hash512(register file)   (called RX_PROGRAM_COUNT times,
+ *                      each program in 1 or more launches: XMRig's bfactor, see below)
  *   rx_finish          AesHash1R(scratchpad) into the register file; Hash256 -> hash
  * Per-hash global memory: scratchpad, STATE_WORDS state words (seed, fprc, register file),
  * the generated program (PROGRAM_WORDS) and its decoded form (DECODED_WORDS u32).
+ * A program may run in pieces of `iterations` iterations from `first_iteration`: the piece
+ * from 0 generates and decodes it (programs and decoded persist), the others restore from the
+ * state what carries across iterations (r0-r7, fprc, ma, mx; f and e are reloaded from the
+ * scratchpad every iteration, spAddr0/1 are 0 after the first), and every piece but the last
+ * saves it there (r0-r7 in the register file's words, unused until the program ends).
  * Needs compat.h, fpround.cl, blake2b.cl, aes_tables.h, aes.cl, dataset.cl.
  */
 
@@ -22,8 +28,9 @@
 #define RX_DATASET_EXTRA_ITEMS 524287u
 #define RX_NONCE_OFFSET 39u
 
-#define STATE_WORDS 48 /* 0-7 seed, 8 fprc, 16-47 register file r f e a */
+#define STATE_WORDS 48 /* 0-7 seed, 8 fprc, 9 ma | mx << 32, 16-47 register file r f e a */
 #define STATE_FPRC 8
+#define STATE_MAMX 9 /* between the launches of a program split by bfactor */
 #define STATE_REGS 16
 #define PROGRAM_WORDS (16 + RX_PROGRAM_SIZE) /* configuration + instructions */
 #define DECODED_WORDS (4 * RX_PROGRAM_SIZE)
@@ -310,7 +317,7 @@ KERNEL void rx_run_program(GLOBAL u64* state, GLOBAL u64* scratchpads, GLOBAL u6
                            GLOBAL u32* decoded, GLOBAL const u64* ds0, GLOBAL const u64* ds1,
                            GLOBAL const u64* ds2, GLOBAL const u64* ds3,
                            GLOBAL const u64* ss_programs, u32 chunk_items, u32 light,
-                           u32 last, u32 count) {
+                           u32 first_iteration, u32 iterations, u32 last, u32 count) {
     u32 i = GID0;
     if (i >= count) return;
     GLOBAL u64* st = state + (u64)i * STATE_WORDS;
@@ -327,9 +334,11 @@ KERNEL void rx_run_program(GLOBAL u64* state, GLOBAL u64* scratchpads, GLOBAL u6
     ds.light = light;
 
     /* spec 4.5: 128 configuration bytes + 256 instructions from AesGenerator4R(seed) */
-    u64 seed[8];
-    for (int w = 0; w < 8; ++w) seed[w] = st[w];
-    aes_gen4r(seed, prog, PROGRAM_WORDS / 8);
+    if (first_iteration == 0) {
+        u64 seed[8];
+        for (int w = 0; w < 8; ++w) seed[w] = st[w];
+        aes_gen4r(seed, prog, PROGRAM_WORDS / 8);
+    }
 
     double a[8], f[8], e[8];
     for (int j = 0; j < 8; ++j) a[j] = small_positive_float(prog[j]);
@@ -341,16 +350,27 @@ KERNEL void rx_run_program(GLOBAL u64* state, GLOBAL u64* scratchpads, GLOBAL u6
     u64 dataset_offset = (prog[13] % (RX_DATASET_EXTRA_ITEMS + 1)) * 64;
     u64 emask0 = e_mask_from(prog[14]), emask1 = e_mask_from(prog[15]);
 
-    int usage[8];
-    for (int j = 0; j < 8; ++j) usage[j] = -1;
-    for (int j = 0; j < RX_PROGRAM_SIZE; ++j) decode_instruction(dec + 4 * j, prog[16 + j], j, usage);
-
     /* spec 4.6 */
     u64 r[9];
     for (int j = 0; j < 9; ++j) r[j] = 0;
-    u32 fprc = (u32)st[STATE_FPRC];
     u32 sp0 = mx, sp1 = ma;
-    for (u32 ic = 0; ic < RX_PROGRAM_ITERATIONS; ++ic) {
+    if (first_iteration == 0) {
+        int usage[8];
+        for (int j = 0; j < 8; ++j) usage[j] = -1;
+        for (int j = 0; j < RX_PROGRAM_SIZE; ++j)
+            decode_instruction(dec + 4 * j, prog[16 + j], j, usage);
+    } else { /* a later piece: what the previous one saved */
+        for (int j = 0; j < 8; ++j) r[j] = st[STATE_REGS + j];
+        ma = (u32)st[STATE_MAMX];
+        mx = (u32)(st[STATE_MAMX] >> 32);
+        sp0 = 0;
+        sp1 = 0;
+    }
+    u32 fprc = (u32)st[STATE_FPRC];
+    u32 end = iterations < RX_PROGRAM_ITERATIONS - first_iteration
+                  ? first_iteration + iterations
+                  : RX_PROGRAM_ITERATIONS;
+    for (u32 ic = first_iteration; ic < end; ++ic) {
         u64 mix = r[read0] ^ r[read1];
         sp0 = (sp0 ^ (u32)mix) & RX_L3_MASK64;
         sp1 = (sp1 ^ (u32)(mix >> 32)) & RX_L3_MASK64;
@@ -380,6 +400,12 @@ KERNEL void rx_run_program(GLOBAL u64* state, GLOBAL u64* scratchpads, GLOBAL u6
         sp0 = 0;
         sp1 = 0;
     }
+    st[STATE_FPRC] = fprc;
+    if (end < RX_PROGRAM_ITERATIONS) { /* more pieces to come */
+        for (int j = 0; j < 8; ++j) st[STATE_REGS + j] = r[j];
+        st[STATE_MAMX] = (u64)ma | (u64)mx << 32;
+        return;
+    }
 
     u64 regs[32];
     for (int j = 0; j < 8; ++j) {
@@ -388,7 +414,6 @@ KERNEL void rx_run_program(GLOBAL u64* state, GLOBAL u64* scratchpads, GLOBAL u6
         regs[16 + j] = AS_U64(e[j]);
         regs[24 + j] = AS_U64(a[j]);
     }
-    st[STATE_FPRC] = fprc;
     if (last) {
         for (int j = 0; j < 32; ++j) st[STATE_REGS + j] = regs[j];
     } else {

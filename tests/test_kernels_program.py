@@ -1,4 +1,5 @@
-"""Hash stages on the device: initial Blake2b, scratchpad fill, program generation."""
+"""Hash stages on the device: initial Blake2b, scratchpad fill, program generation, one program
+run (whole or in pieces, as bfactor splits it)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from tests import rxref
 pytestmark = pytest.mark.opencl
 
 SCRATCHPAD = 2 * 1024 * 1024
+ITERATIONS = 2048
 
 
 def _read(ck: Any, buf: Any, size: int, offset: int = 0) -> bytes:
@@ -51,14 +53,24 @@ def test_seed_fill_and_program_generation(light_rx: Any) -> None:
     chunks = [rx._chunks[0], rx._dummy, rx._dummy, rx._dummy]
     ocl.launch(
         ck, "rx_run_program", 1, 1, rx._state, rx._scratchpads, rx._programs, rx._decoded,
-        *chunks, rx._ss_programs, np.uint32(1), np.uint32(1), zero,
+        *chunks, rx._ss_programs, np.uint32(1), np.uint32(1), zero, np.uint32(ITERATIONS), zero,
     )  # fmt: skip
     program = _read(ck, rx._programs, ocl.PROGRAM_WORDS * 8)
     assert program == rxref.aes_gen4r(gen1_state, ocl.PROGRAM_WORDS // 8)[0]
 
 
-def test_one_program_run_matches_python_vm(light_rx: Any) -> None:
-    """Program 0 of a hash on the device vs the Python VM (tests/rxref.run_program)."""
+# (first_iteration, iterations) launches of one program: whole (bfactor 0), and in uneven
+# pieces, the last one asking for more iterations than are left
+PIECES = {
+    "whole": [(0, ITERATIONS)],
+    "pieces": [(0, 1), (1, 700), (701, 1), (702, ITERATIONS)],
+}
+
+
+@pytest.mark.parametrize("pieces", list(PIECES.values()), ids=list(PIECES))
+def test_one_program_run_matches_python_vm(light_rx: Any, pieces: list[tuple[int, int]]) -> None:
+    """Program 0 of a hash on the device, in launches of first_iteration, iterations, vs the
+    Python VM (tests/rxref.run_program)."""
     import ctypes
 
     import pyopencl as cl
@@ -78,10 +90,12 @@ def test_one_program_run_matches_python_vm(light_rx: Any) -> None:
     ocl.launch(ck, "rx_fill_scratchpad", 1, 1, rx._state, rx._scratchpads)
     scratchpad = bytearray(_read(ck, rx._scratchpads, SCRATCHPAD))
     chunks = [rx._chunks[0], rx._dummy, rx._dummy, rx._dummy]
-    ocl.launch(
-        ck, "rx_run_program", 1, 1, rx._state, rx._scratchpads, rx._programs, rx._decoded,
-        *chunks, rx._ss_programs, np.uint32(1), np.uint32(1), np.uint32(1),
-    )  # fmt: skip
+    for first, iterations in pieces:
+        ocl.launch(
+            ck, "rx_run_program", 1, 1, rx._state, rx._scratchpads, rx._programs, rx._decoded,
+            *chunks, rx._ss_programs, np.uint32(1), np.uint32(1),
+            np.uint32(first), np.uint32(iterations), np.uint32(1),
+        )  # fmt: skip
     state = _read(ck, rx._state, ocl.STATE_WORDS * 8)
     program = _read(ck, rx._programs, ocl.PROGRAM_WORDS * 8)
     device_regs, device_fprc = state[16 * 8 : 48 * 8], int.from_bytes(state[64:72], "little")

@@ -32,13 +32,17 @@ from xminer.randomx.scan import Scanner, ScanResult, hash_tail
 
 # Layout of the per-hash buffers of kernels/randomx.cl (words of 8 bytes unless said).
 PROGRAM_COUNT = 8
-STATE_WORDS = 48
+PROGRAM_ITERATIONS = 2048
+STATE_WORDS = 48  # 0-7 seed, 8 fprc, 9 ma | mx << 32, 16-47 register file
 PROGRAM_WORDS = 16 + 256
 DECODED_WORDS = 4 * 256  # u32 words
 SCRATCHPAD_BYTES = 2 * 1024 * 1024
 HASH_BYTES = 32
 NONCE_OFFSET = 39
 MAX_DATASET_CHUNKS = 4  # rx_run_program takes ds0..ds3
+#: XMRig's bfactor: each program's iterations in 2**bfactor launches (11: one iteration a
+#: launch; XMRig's configs accept up to 12, clamped here)
+MAX_BFACTOR = 11
 
 
 def per_hash_bytes() -> int:
@@ -106,8 +110,11 @@ class GpuRandomX(abc.ABC):
     """RandomX on one GPU, whatever the runtime: key setup (light or fast) and batches.
 
     The algorithm is here: the cache (light) or dataset (fast) upload, then per batch
-    ``rx_init``, ``rx_fill_scratchpad``, 8 x ``rx_run_program`` (``last`` on the 8th) and
-    ``rx_finish``, each with the count appended as its last argument.  A runtime (OpenCL,
+    ``rx_init``, ``rx_fill_scratchpad``, 8 programs of ``rx_run_program`` (``last`` on the
+    8th) and ``rx_finish``, each with the count appended as its last argument.  XMRig's
+    ``bfactor`` (0..MAX_BFACTOR) splits each program's 2048 iterations over 2**bfactor
+    launches (``first_iteration``, ``iterations``), so that a GPU driving a display stays
+    responsive; :meth:`_between_launches` runs after each of them.  A runtime (OpenCL,
     CUDA) gives the primitives: device copies of host memory, freeing, launching a kernel by
     name, staging a batch's inputs, reading the hashes back, and the sections (locks,
     context) that key setup and hashing run in.  Its ``__init__`` allocates ``_state``,
@@ -122,11 +129,12 @@ class GpuRandomX(abc.ABC):
     _hashes: Any
     _dummy: Any
 
-    def __init__(self, mode: str, intensity: int) -> None:
+    def __init__(self, mode: str, intensity: int, bfactor: int = 0) -> None:
         if mode not in ("light", "fast"):
             raise ValueError(f"mode must be 'light' or 'fast', not {mode!r}")
         self.mode = mode
         self.intensity = max(1, int(intensity))
+        self.bfactor = min(max(0, int(bfactor)), MAX_BFACTOR)
         self.key: bytes | None = None
         self._chunks: list[Any] = []
         self._chunk_items = 1
@@ -163,6 +171,10 @@ class GpuRandomX(abc.ABC):
 
     def _finish_upload(self) -> None:  # noqa: B027 - optional hook
         """Wait for the key's uploads where _to_device may leave them queued."""
+
+    def _between_launches(self) -> None:  # noqa: B027 - optional hook
+        """After each launch of rx_run_program (2**bfactor a program); the launch may still
+        be queued.  CUDA will sleep bsleep microseconds here (after waiting for it)."""
 
     def _dataset_chunk_items(self, items: int) -> int:
         """Dataset items a fast-mode chunk holds (all of them: one allocation)."""
@@ -248,20 +260,24 @@ class GpuRandomX(abc.ABC):
 
     # -- hashing -------------------------------------------------------------------------
     def _run(self, count: int) -> None:
-        """The hash pipeline for count (<= intensity) inputs already hashed by rx_init."""
+        """The hash pipeline for count (<= intensity) inputs already hashed by rx_init:
+        each program in 2**bfactor launches of PROGRAM_ITERATIONS >> bfactor iterations."""
         import numpy as np
 
         chunks = (self._chunks + [self._dummy] * MAX_DATASET_CHUNKS)[:MAX_DATASET_CHUNKS]
         ss = self._ss_programs if self._ss_programs is not None else self._dummy
         state, scratchpads = self._state, self._scratchpads
+        step = PROGRAM_ITERATIONS >> self.bfactor
         self._launch("rx_fill_scratchpad", count, state, scratchpads)
         for p in range(PROGRAM_COUNT):
-            self._launch(
-                "rx_run_program", count,
-                state, scratchpads, self._programs, self._decoded,
-                *chunks, ss, np.uint32(self._chunk_items),
-                np.uint32(self.mode == "light"), np.uint32(p == PROGRAM_COUNT - 1),
-            )  # fmt: skip
+            for first in range(0, PROGRAM_ITERATIONS, step):
+                self._launch(
+                    "rx_run_program", count,
+                    state, scratchpads, self._programs, self._decoded,
+                    *chunks, ss, np.uint32(self._chunk_items), np.uint32(self.mode == "light"),
+                    np.uint32(first), np.uint32(step), np.uint32(p == PROGRAM_COUNT - 1),
+                )  # fmt: skip
+                self._between_launches()
         self._launch("rx_finish", count, state, scratchpads, self._hashes)
 
     def _require_key(self) -> None:

@@ -7,7 +7,8 @@ see compile.py), the same entry points launched in the same order with the same 
     rx_init(inputs, meta, meta_stride, with_nonce, start_nonce, state, count)
     rx_fill_scratchpad(state, scratchpads, count)
     rx_run_program(state, scratchpads, programs, decoded, ds0, ds1, ds2, ds3, ss_programs,
-                   chunk_items, light, last, count)                        (x8, last on the 8th)
+                   chunk_items, light, first_iteration, iterations, last, count)
+                   (8 programs of 2**bfactor launches each, last on the 8th's)
     rx_finish(state, scratchpads, hashes, count)
 
 over ceil(count / threads) blocks of ``threads`` (OpenCL: global size rounded up to the

@@ -27,8 +27,8 @@ log = logging.getLogger("xminer.opencl")
 def plan_threads(options: dict[str, Any], devices: list[DeviceInfo]) -> list[ThreadConfig]:
     """Thread entries from options: explicit "threads", or one default per selected device.
 
-    options: threads = [{"device": "0:0", "intensity": 8, "worksize": 1}, ...] or
-    devices = "0:0,1:0" / ["0:0"]; intensity / worksize override the defaults.
+    options: threads = [{"device": "0:0", "intensity": 8, "worksize": 1, "bfactor": 0}, ...]
+    or devices = "0:0,1:0" / ["0:0"]; intensity / worksize / bfactor override the defaults.
     """
     explicit = options.get("threads")
     if explicit:
@@ -44,6 +44,8 @@ def plan_threads(options: dict[str, Any], devices: list[DeviceInfo]) -> list[Thr
             plan.intensity = int(options["intensity"])
         if options.get("worksize"):
             plan.worksize = int(options["worksize"])
+        if options.get("bfactor"):
+            plan.bfactor = int(options["bfactor"])
         plans.append(plan)
     return plans
 
@@ -56,7 +58,7 @@ class OpenCLWorker(GpuWorker):
 
         return OpenCLRandomX(
             self.config.device, mode=mode, intensity=self.config.intensity,
-            worksize=self.config.worksize,
+            worksize=self.config.worksize, bfactor=self.config.bfactor,
         )  # fmt: skip
 
 
@@ -91,7 +93,7 @@ class OpenCLBackend(Backend):
             OpenCLWorker(
                 self,
                 ThreadInfo(i, new_counter(), -1, t.intensity, {"device": t.device,
-                           "worksize": t.worksize}),
+                           "worksize": t.worksize, "bfactor": t.bfactor}),
                 t,
             )
             for i, t in enumerate(self.plan)
@@ -105,7 +107,7 @@ class OpenCLBackend(Backend):
             name = dev.name if dev else "?"
             lines.append(
                 f"#{t.device} {name} intensity {t.intensity} worksize {t.worksize} "
-                f"mode {'fast' if self.ctx.rx.fast else 'light'}"
+                f"bfactor {t.bfactor} mode {'fast' if self.ctx.rx.fast else 'light'}"
             )
         return lines
 

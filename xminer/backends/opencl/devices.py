@@ -51,11 +51,13 @@ class DeviceInfo:
 
 @dataclass
 class ThreadConfig:
-    """A mining thread on a device: hashes per launch and work-group size."""
+    """A mining thread on a device: hashes per launch, work-group size, and XMRig's RandomX
+    ``bfactor`` (each program in 2**bfactor launches; the host clamps it to 0..MAX_BFACTOR)."""
 
     device: str  # DeviceInfo.key
     intensity: int
     worksize: int = 1
+    bfactor: int = 0
 
     def memory_bytes(self) -> int:
         return self.intensity * (SCRATCHPAD_BYTES + 8192)

@@ -118,7 +118,8 @@ class OpenCLRandomX(GpuRandomX):
 
     mode "light": dataset items are computed on the device from the 256 MiB cache (fast key
     changes, slow hashing); "fast": the 2080 MiB dataset is built on the host by librandomx
-    and uploaded in chunks no larger than the device's max allocation.
+    and uploaded in chunks no larger than the device's max allocation.  ``bfactor``: each
+    program in 2**bfactor launches (XMRig's thread field; see :class:`GpuRandomX`).
     """
 
     def __init__(
@@ -127,8 +128,9 @@ class OpenCLRandomX(GpuRandomX):
         mode: str = "light",
         intensity: int = 8,
         worksize: int = 1,
+        bfactor: int = 0,
     ) -> None:
-        super().__init__(mode, intensity)
+        super().__init__(mode, intensity, bfactor)
         self.ck = compiled_kernels(device)
         self.worksize = max(1, int(worksize))
         ctx = self.ck.context
