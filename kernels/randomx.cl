@@ -3,8 +3,8 @@
  *   rx_init            Hash512(input) -> seed            (input = blob with nonce, or items)
  *   rx_fill_scratchpad AesGenerator1R(seed) -> 2 MiB scratchpad; seed = generator state
  *   rx_run_program     AesGenerator4R(seed) -> program; decode; run 2048 iterations;
- *                      seed = Hash512(register file)   (called RX_PROGRAM_COUNT times,
- *                      each program in 1 or more launches: XMRig's bfactor, see below)
+ *                      seed = Hash512(register file)   (called RX_PROGRAM_COUNT times)
+ *   rx_run_program_piece  the same in pieces of a program (XMRig's bfactor, see below)
  *   rx_finish          AesHash1R(scratchpad) into the register file; Hash256 -> hash
  * Per-hash global memory: scratchpad, STATE_WORDS state words (seed, fprc, register file),
  * the generated program (PROGRAM_WORDS) and its decoded form (DECODED_WORDS u32).
@@ -313,13 +313,14 @@ KERNEL void rx_fill_scratchpad(GLOBAL u64* state, GLOBAL u64* scratchpads, u32 c
     for (int w = 0; w < 8; ++w) st[w] = seed[w];
 }
 
-KERNEL void rx_run_program(GLOBAL u64* state, GLOBAL u64* scratchpads, GLOBAL u64* programs,
-                           GLOBAL u32* decoded, GLOBAL const u64* ds0, GLOBAL const u64* ds1,
-                           GLOBAL const u64* ds2, GLOBAL const u64* ds3,
-                           GLOBAL const u64* ss_programs, u32 chunk_items, u32 light,
-                           u32 first_iteration, u32 iterations, u32 last, u32 count) {
-    u32 i = GID0;
-    if (i >= count) return;
+/* Program iterations [first_iteration, first_iteration + iterations) of hash i (see the top).
+ * rx_run_program passes the constants 0 and RX_PROGRAM_ITERATIONS, which the compiler folds:
+ * its code is that of a kernel without pieces (a run-time test here cost 8% on PoCL). */
+DEVFN void run_program(u32 i, GLOBAL u64* state, GLOBAL u64* scratchpads, GLOBAL u64* programs,
+                       GLOBAL u32* decoded, GLOBAL const u64* ds0, GLOBAL const u64* ds1,
+                       GLOBAL const u64* ds2, GLOBAL const u64* ds3,
+                       GLOBAL const u64* ss_programs, u32 chunk_items, u32 light,
+                       u32 first_iteration, u32 iterations, u32 last) {
     GLOBAL u64* st = state + (u64)i * STATE_WORDS;
     GLOBAL u64* sp = scratchpads + (u64)i * RX_SCRATCHPAD_WORDS;
     GLOBAL u64* prog = programs + (u64)i * PROGRAM_WORDS;
@@ -421,6 +422,31 @@ KERNEL void rx_run_program(GLOBAL u64* state, GLOBAL u64* scratchpads, GLOBAL u6
         blake2b_words(h, 64, regs, 32);
         for (int w = 0; w < 8; ++w) st[w] = h[w];
     }
+}
+
+/* A whole program (bfactor 0). */
+KERNEL void rx_run_program(GLOBAL u64* state, GLOBAL u64* scratchpads, GLOBAL u64* programs,
+                           GLOBAL u32* decoded, GLOBAL const u64* ds0, GLOBAL const u64* ds1,
+                           GLOBAL const u64* ds2, GLOBAL const u64* ds3,
+                           GLOBAL const u64* ss_programs, u32 chunk_items, u32 light,
+                           u32 last, u32 count) {
+    u32 i = GID0;
+    if (i >= count) return;
+    run_program(i, state, scratchpads, programs, decoded, ds0, ds1, ds2, ds3, ss_programs,
+                chunk_items, light, 0, RX_PROGRAM_ITERATIONS, last);
+}
+
+/* A piece of a program (bfactor > 0): iterations from first_iteration. */
+KERNEL void rx_run_program_piece(GLOBAL u64* state, GLOBAL u64* scratchpads,
+                                 GLOBAL u64* programs, GLOBAL u32* decoded,
+                                 GLOBAL const u64* ds0, GLOBAL const u64* ds1,
+                                 GLOBAL const u64* ds2, GLOBAL const u64* ds3,
+                                 GLOBAL const u64* ss_programs, u32 chunk_items, u32 light,
+                                 u32 first_iteration, u32 iterations, u32 last, u32 count) {
+    u32 i = GID0;
+    if (i >= count) return;
+    run_program(i, state, scratchpads, programs, decoded, ds0, ds1, ds2, ds3, ss_programs,
+                chunk_items, light, first_iteration, iterations, last);
 }
 
 KERNEL void rx_finish(GLOBAL u64* state, GLOBAL const u64* scratchpads, GLOBAL u64* hashes,

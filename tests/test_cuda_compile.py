@@ -33,9 +33,10 @@ def test_ptx_for_arch(arch: str) -> None:
     for name in KERNEL_NAMES:
         assert f".visible .entry {name}(" in result.ptx
     # -fmad=false: the VM's floating point is never contracted into FMA
-    vm = _entry_body(result.ptx, "rx_run_program")
-    assert "fma.rn.f64" not in vm
-    assert "add.rm.f64" in vm and "div.rz.f64" in vm and "sqrt.rp.f64" in vm
+    for entry in ("rx_run_program", "rx_run_program_piece"):
+        vm = _entry_body(result.ptx, entry)
+        assert "fma.rn.f64" not in vm
+        assert "add.rm.f64" in vm and "div.rz.f64" in vm and "sqrt.rp.f64" in vm
     # the host's argument formats (P = 64-bit pointer, I = u32) are the entry points' params
     for name, fmt in ENTRY_POINTS.items():
         head = _entry_body(result.ptx, name).split(")", 1)[0]

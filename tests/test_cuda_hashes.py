@@ -1,5 +1,6 @@
-"""Full RandomX hashes on a CUDA GPU against the CPU library (light and fast mode), and the
-``--no-cpu --cuda`` benchmark sum against the CPU's.
+"""Full RandomX hashes on a CUDA GPU against the CPU library (light and fast mode, the
+dataset on the card and in mapped host memory, programs split by bfactor), the
+``--no-cpu --cuda`` benchmark sum against the CPU's, and NVML's readings of the card.
 
 Needs a CUDA driver, a device, pycuda and nvcc (or cached kernels): skipped elsewhere.
 ``tools/device_cuda_check.sh`` runs these on a lent GPU machine.
@@ -80,21 +81,59 @@ def test_nonces_and_batch_sum_light(light: CudaRandomX) -> None:
 
 @pytest.mark.parametrize("key", list(OFFICIAL))
 def test_fast_mode_vectors_and_random_inputs(key: bytes) -> None:
-    """The library's dataset on the device: the official vectors + 8 random inputs a key."""
+    """The library's dataset on the device, then mapped from the host's memory where it lies
+    (dataset_host): the official vectors + 8 random inputs a key, each way."""
     rng = random.Random(key)
     inputs = [rng.randbytes(rng.randrange(0, 300)) for _ in range(8)]
     ref = LibraryReference(key, fast=True)
-    rx = CudaRandomX(mode="fast", intensity=INTENSITY, threads=THREADS)
     try:
-        if rx.mode != "fast":
-            pytest.skip(rx.fallback)
-        rx.set_key(key, ref.cache, ref.dataset)
-        got = rx.hash_inputs([data for data, _ in OFFICIAL[key]] + inputs)
-        assert [h.hex() for h in got[: len(OFFICIAL[key])]] == [w for _, w in OFFICIAL[key]]
-        assert got[len(OFFICIAL[key]) :] == [ref.hash(x) for x in inputs]
+        want = [w for _, w in OFFICIAL[key]], [ref.hash(x) for x in inputs]
+        for dataset_host in (False, True):
+            rx = CudaRandomX(
+                mode="fast", intensity=INTENSITY, threads=THREADS, dataset_host=dataset_host
+            )
+            try:
+                assert rx.dataset_host == dataset_host, rx.fallback
+                rx.set_key(key, ref.cache, ref.dataset)
+                got = rx.hash_inputs([data for data, _ in OFFICIAL[key]] + inputs)
+                n = len(OFFICIAL[key])
+                assert ([h.hex() for h in got[:n]], got[n:]) == want, dataset_host
+            finally:
+                rx.close()
+    finally:
+        ref.close()
+
+
+@pytest.mark.parametrize("bfactor", [1, 4, 11])
+def test_bfactor_splits_programs_without_changing_hashes(bfactor: int) -> None:
+    """Each program over 2^bfactor launches (bsleep between them): the same hashes."""
+    key = b"test key 000"
+    rx = CudaRandomX(mode="light", intensity=8, threads=8, bfactor=bfactor, bsleep=10)
+    try:
+        rx.set_key(key)
+        got = rx.hash_inputs([data for data, _ in OFFICIAL[key]])
+        assert [h.hex() for h in got] == [want for _, want in OFFICIAL[key]]
     finally:
         rx.close()
-        ref.close()
+
+
+def test_nvml_reads_the_card() -> None:
+    """Where the driver has NVML: a plausible reading of device 0 by its PCI bus id."""
+    pytest.importorskip("pynvml")
+    from xminer.backends.cuda.devices import list_devices
+    from xminer.backends.cuda.nvml import Nvml
+
+    nvml = Nvml(True)
+    reason = nvml.start()
+    if reason is not None:
+        pytest.skip(reason)
+    try:
+        health = nvml.read(list_devices()[0].pci_bus_id)
+        assert health is not None and nvml.driver
+        assert 0 < health.temperature < 110 and health.clock > 0 and health.mem_clock > 0
+        assert health.power > 0
+    finally:
+        nvml.close()
 
 
 def test_cuda_benchmark_sum_equals_the_cpu_one(tmp_path: Path) -> None:

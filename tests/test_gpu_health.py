@@ -70,8 +70,7 @@ def cuda_state(with_health: bool) -> SharedState:
         "dataset_host": False,
     }  # fmt: skip
     stats.threads = [
-        ThreadInfo(i, state.new_counter(), -1, 16896, dict(details), dict(device))
-        for i in range(2)
+        ThreadInfo(i, state.new_counter(), -1, 16896, dict(details), dict(device)) for i in range(2)
     ]
     return state
 

@@ -53,16 +53,18 @@ def test_seed_fill_and_program_generation(light_rx: Any) -> None:
     chunks = [rx._chunks[0], rx._dummy, rx._dummy, rx._dummy]
     ocl.launch(
         ck, "rx_run_program", 1, 1, rx._state, rx._scratchpads, rx._programs, rx._decoded,
-        *chunks, rx._ss_programs, np.uint32(1), np.uint32(1), zero, np.uint32(ITERATIONS), zero,
+        *chunks, rx._ss_programs, np.uint32(1), np.uint32(1), zero,
     )  # fmt: skip
     program = _read(ck, rx._programs, ocl.PROGRAM_WORDS * 8)
     assert program == rxref.aes_gen4r(gen1_state, ocl.PROGRAM_WORDS // 8)[0]
 
 
-# (first_iteration, iterations) launches of one program: whole (bfactor 0), and in uneven
-# pieces, the last one asking for more iterations than are left
+# (first_iteration, iterations) launches of one program: whole (rx_run_program, bfactor 0),
+# and rx_run_program_piece in one piece and in uneven pieces, the last one asking for more
+# iterations than are left
 PIECES = {
-    "whole": [(0, ITERATIONS)],
+    "whole": [],
+    "one-piece": [(0, ITERATIONS)],
     "pieces": [(0, 1), (1, 700), (701, 1), (702, ITERATIONS)],
 }
 
@@ -90,12 +92,15 @@ def test_one_program_run_matches_python_vm(light_rx: Any, pieces: list[tuple[int
     ocl.launch(ck, "rx_fill_scratchpad", 1, 1, rx._state, rx._scratchpads)
     scratchpad = bytearray(_read(ck, rx._scratchpads, SCRATCHPAD))
     chunks = [rx._chunks[0], rx._dummy, rx._dummy, rx._dummy]
+    common = (
+        rx._state, rx._scratchpads, rx._programs, rx._decoded, *chunks, rx._ss_programs,
+        np.uint32(1), np.uint32(1),
+    )  # fmt: skip
+    if not pieces:
+        ocl.launch(ck, "rx_run_program", 1, 1, *common, np.uint32(1))
     for first, iterations in pieces:
-        ocl.launch(
-            ck, "rx_run_program", 1, 1, rx._state, rx._scratchpads, rx._programs, rx._decoded,
-            *chunks, rx._ss_programs, np.uint32(1), np.uint32(1),
-            np.uint32(first), np.uint32(iterations), np.uint32(1),
-        )  # fmt: skip
+        piece = (np.uint32(first), np.uint32(iterations), np.uint32(1))
+        ocl.launch(ck, "rx_run_program_piece", 1, 1, *common, *piece)
     state = _read(ck, rx._state, ocl.STATE_WORDS * 8)
     program = _read(ck, rx._programs, ocl.PROGRAM_WORDS * 8)
     device_regs, device_fprc = state[16 * 8 : 48 * 8], int.from_bytes(state[64:72], "little")

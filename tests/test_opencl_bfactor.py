@@ -1,5 +1,6 @@
 """XMRig's bfactor on the OpenCL device (PoCL, light mode): each program in 2**bfactor launches
-of rx_run_program hashes as one launch does, and as the CPU library does."""
+of rx_run_program_piece hashes as one launch of rx_run_program does, and as the CPU library
+does."""
 
 from __future__ import annotations
 

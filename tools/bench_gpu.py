@@ -67,10 +67,13 @@ def make_gpu(mode: str, args: argparse.Namespace) -> object:
         from xminer.backends.cuda.randomx import CudaRandomX
 
         device = int(args.device) if args.device is not None else None
-        return CudaRandomX(device, mode=mode, intensity=args.intensity, threads=args.threads)
+        return CudaRandomX(
+            device, mode=mode, intensity=args.intensity, threads=args.threads,
+            bfactor=args.bfactor, dataset_host=args.dataset_host,
+        )  # fmt: skip
     from xminer.backends.opencl.randomx import OpenCLRandomX
 
-    return OpenCLRandomX(args.device, mode=mode, intensity=args.intensity)
+    return OpenCLRandomX(args.device, mode=mode, intensity=args.intensity, bfactor=args.bfactor)
 
 
 def bench_cpu(ref: LibraryReference, threads: int, seconds: float) -> Rate:
@@ -111,8 +114,8 @@ def run_mode(mode: str, args: argparse.Namespace) -> bool:
     ref = LibraryReference(KEY, fast=mode == "fast")
     try:
         rx = make_gpu(mode, args)
-        if getattr(rx, "mode", mode) != mode:
-            print(f"[{mode}] {label}: {getattr(rx, 'fallback', '')}")
+        if getattr(rx, "fallback", ""):
+            print(f"[{mode}] {label}: {rx.fallback}")  # type: ignore[attr-defined]
         rx.set_key(KEY, ref.cache, ref.dataset)  # type: ignore[attr-defined]
         print(f"[{mode}] key setup {time.perf_counter() - started:.1f} s")
         check = check_gpu(rx, ref, args.check)
@@ -145,6 +148,10 @@ def main() -> int:
     )
     parser.add_argument("--intensity", type=int, default=8, help="hashes a launch")
     parser.add_argument("--threads", type=int, default=32, help="CUDA threads a block")
+    parser.add_argument("--bfactor", type=int, default=0, help="each program in 2^N launches")
+    parser.add_argument(
+        "--dataset-host", action="store_true", help="CUDA fast mode: the dataset in host memory"
+    )
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--check", type=int, default=16, help="hashes checked on the CPU")
     parser.add_argument("--cpu-seconds", type=float, default=10.0)

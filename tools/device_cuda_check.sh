@@ -10,7 +10,8 @@
 # its own timeout (about 8 minutes in all at most):
 #   1. status: the driver, the device, the kernels compiled for it (nvcc, cached)     60 s
 #   2. xminer --no-cpu --cuda --bench=10K (the "done when": XMRig's sum)      150 s
-#   3. pytest -m cuda tests/test_cuda_*.py (GPU hashes vs the CPU library)            200 s
+#   3. pytest tests/test_cuda_*.py tests/test_gpu_health.py (GPU hashes vs the CPU
+#      library, dataset on the card and in host memory, bfactor; NVML)                  200 s
 #   4. tools/bench_gpu.py --cuda --mode fast (H/s, the CPU library's for comparison)   90 s
 # Logs go to $OUT (or /tmp/xminer-device) and the last lines sum the steps up.
 set -u
@@ -57,13 +58,22 @@ a = drv.function_attribute
 for name, fn in dev.functions.items():
     print(name, "regs", fn.get_attribute(a.NUM_REGS), "local", fn.get_attribute(a.LOCAL_SIZE_BYTES))
 print("free/total MiB", [x >> 20 for x in dev.mem_info()])
+from xminer.backends.cuda.devices import list_devices
+from xminer.backends.cuda.nvml import Nvml
+
+nvml = Nvml(True)
+print("nvml", nvml.start() or "running", nvml.version, nvml.driver)
+print("health", nvml.read(list_devices()[0].pci_bus_id))
+nvml.close()
 EOF
 
-step bench10k 150 python3 -m xminer --no-color --print-time=10 --no-cpu --cuda --bench=10K
-grep -h "hash sum\|reference\|hardware error" "$out/bench10k.log" | tee -a "$summary"
+step bench10k 150 python3 -m xminer --no-color --print-time=10 --health-print-time=10 --no-cpu \
+    --cuda --bench=10K
+grep -h "hash sum\|reference\|hardware error\|HEALTH\|NVML" "$out/bench10k.log" | tail -n 6 |
+    tee -a "$summary"
 
-step pytest 200 python3 -m pytest -m cuda -q -p no:cacheprovider -rs tests/test_cuda_compile.py \
-    tests/test_cuda_nodev.py tests/test_cuda_hashes.py
+step pytest 200 python3 -m pytest -q -p no:cacheprovider -rs tests/test_cuda_compile.py \
+    tests/test_cuda_nodev.py tests/test_cuda_hashes.py tests/test_cuda_plan.py tests/test_gpu_health.py
 tail -n 1 "$out/pytest.log" | tee -a "$summary"
 
 step bench_gpu 90 python3 tools/bench_gpu.py --cuda --mode fast --threads 32 --intensity 4224 \

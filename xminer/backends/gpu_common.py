@@ -113,13 +113,13 @@ class GpuRandomX(abc.ABC):
     ``rx_init``, ``rx_fill_scratchpad``, 8 programs of ``rx_run_program`` (``last`` on the
     8th) and ``rx_finish``, each with the count appended as its last argument.  XMRig's
     ``bfactor`` (0..MAX_BFACTOR) splits each program's 2048 iterations over 2**bfactor
-    launches (``first_iteration``, ``iterations``), so that a GPU driving a display stays
-    responsive; :meth:`_between_launches` runs after each of them.  A runtime (OpenCL,
-    CUDA) gives the primitives: device copies of host memory, freeing, launching a kernel by
-    name, staging a batch's inputs, reading the hashes back, and the sections (locks,
-    context) that key setup and hashing run in.  Its ``__init__`` allocates ``_state``,
-    ``_scratchpads``, ``_programs``, ``_decoded``, ``_hashes`` and ``_dummy`` for
-    ``intensity`` hashes after calling this one.
+    launches of ``rx_run_program_piece`` (``first_iteration``, ``iterations``), so that a GPU
+    driving a display stays responsive; :meth:`_between_launches` runs after each launch.
+    A runtime (OpenCL, CUDA) gives the primitives: device copies of host memory, freeing,
+    launching a kernel by name, staging a batch's inputs, reading the hashes back, and the
+    sections (locks, context) that key setup and hashing run in.  Its ``__init__`` allocates
+    ``_state``, ``_scratchpads``, ``_programs``, ``_decoded``, ``_hashes`` and ``_dummy``
+    for ``intensity`` hashes after calling this one.
     """
 
     _state: Any
@@ -139,6 +139,7 @@ class GpuRandomX(abc.ABC):
         self._chunks: list[Any] = []
         self._chunk_items = 1
         self._ss_programs: Any = None  # the light mode's superscalar programs (else _dummy)
+        self._own_dataset: Dataset | None = None  # built by set_key, kept while mapped
 
     # -- runtime primitives --------------------------------------------------------------
     @abc.abstractmethod
@@ -173,12 +174,22 @@ class GpuRandomX(abc.ABC):
         """Wait for the key's uploads where _to_device may leave them queued."""
 
     def _between_launches(self) -> None:  # noqa: B027 - optional hook
-        """After each launch of rx_run_program (2**bfactor a program); the launch may still
+        """After each launch of a program or piece (2**bfactor a program); the launch may still
         be queued.  CUDA will sleep bsleep microseconds here (after waiting for it)."""
 
     def _dataset_chunk_items(self, items: int) -> int:
         """Dataset items a fast-mode chunk holds (all of them: one allocation)."""
         return items
+
+    def _upload_dataset(self, address: int, size: int) -> Any:
+        """A fast-mode dataset chunk on the device (a copy; CUDA may map host memory)."""
+        return self._upload(address, size)
+
+    @property
+    def keeps_host_dataset(self) -> bool:
+        """Whether the device reads the host's dataset where it lies (then a dataset built
+        here for set_key is kept until the key changes)."""
+        return False
 
     # -- key -----------------------------------------------------------------------------
     def set_key(
@@ -224,6 +235,9 @@ class GpuRandomX(abc.ABC):
         if self._ss_programs is not None:
             self._free(self._ss_programs)
             self._ss_programs = None
+        if self._own_dataset is not None:
+            self._own_dataset.release()
+            self._own_dataset = None
 
     def _upload_light(self, cache: Cache, key: bytes) -> None:
         import numpy as np
@@ -250,33 +264,43 @@ class GpuRandomX(abc.ABC):
             for start in range(0, items, per_chunk):
                 count = min(per_chunk, items - start)
                 self._chunks.append(
-                    self._upload(base + start * DATASET_ITEM_SIZE, count * DATASET_ITEM_SIZE)
+                    self._upload_dataset(
+                        base + start * DATASET_ITEM_SIZE, count * DATASET_ITEM_SIZE
+                    )
                 )
             self._finish_upload()
+            if own_dataset and self.keeps_host_dataset:
+                self._own_dataset, dataset = dataset, None
         finally:
-            if own_dataset:
+            if own_dataset and dataset is not None:
                 dataset.release()
         self._chunk_items = per_chunk
 
     # -- hashing -------------------------------------------------------------------------
     def _run(self, count: int) -> None:
         """The hash pipeline for count (<= intensity) inputs already hashed by rx_init:
-        each program in 2**bfactor launches of PROGRAM_ITERATIONS >> bfactor iterations."""
+        each program in one launch of rx_run_program or, with bfactor, in 2**bfactor launches
+        of rx_run_program_piece of PROGRAM_ITERATIONS >> bfactor iterations."""
         import numpy as np
 
         chunks = (self._chunks + [self._dummy] * MAX_DATASET_CHUNKS)[:MAX_DATASET_CHUNKS]
         ss = self._ss_programs if self._ss_programs is not None else self._dummy
         state, scratchpads = self._state, self._scratchpads
+        common = (
+            state, scratchpads, self._programs, self._decoded, *chunks, ss,
+            np.uint32(self._chunk_items), np.uint32(self.mode == "light"),
+        )  # fmt: skip
         step = PROGRAM_ITERATIONS >> self.bfactor
         self._launch("rx_fill_scratchpad", count, state, scratchpads)
         for p in range(PROGRAM_COUNT):
+            last = np.uint32(p == PROGRAM_COUNT - 1)
+            if not self.bfactor:  # the whole program in one launch
+                self._launch("rx_run_program", count, *common, last)
+                self._between_launches()
+                continue
             for first in range(0, PROGRAM_ITERATIONS, step):
-                self._launch(
-                    "rx_run_program", count,
-                    state, scratchpads, self._programs, self._decoded,
-                    *chunks, ss, np.uint32(self._chunk_items), np.uint32(self.mode == "light"),
-                    np.uint32(first), np.uint32(step), np.uint32(p == PROGRAM_COUNT - 1),
-                )  # fmt: skip
+                piece = (np.uint32(first), np.uint32(step), last)
+                self._launch("rx_run_program_piece", count, *common, *piece)
                 self._between_launches()
         self._launch("rx_finish", count, state, scratchpads, self._hashes)
 

@@ -31,6 +31,7 @@ KERNEL_NAMES: tuple[str, ...] = (
     "rx_init",
     "rx_fill_scratchpad",
     "rx_run_program",
+    "rx_run_program_piece",
     "rx_finish",
 )
 

@@ -71,8 +71,10 @@ class CudaThreadConfig:
     """A mining thread on a device: ``threads`` per block x ``blocks`` = hashes per launch.
 
     ``intensity`` may be smaller than threads x blocks (the last block is partly idle).
-    ``bsleep`` (microseconds) is slept after every batch; ``bfactor`` is accepted for
-    XMRig's config files and has no effect (the kernels are not split).
+    ``bfactor`` splits each RandomX program's 2048 iterations over 2^bfactor launches and
+    ``bsleep`` (microseconds) is slept after each of them, so a card that drives a display
+    stays responsive.  ``dataset_host`` puts the fast mode's dataset in mapped host memory
+    instead of on the card; None: only when the card is too small for it.
     """
 
     index: int
@@ -81,6 +83,7 @@ class CudaThreadConfig:
     intensity: int = 0  # 0: threads * blocks
     bfactor: int = 0
     bsleep: int = 0
+    dataset_host: bool | None = None
 
     def __post_init__(self) -> None:
         self.threads = max(1, int(self.threads))
@@ -105,6 +108,7 @@ class CudaThreadConfig:
             "intensity": self.intensity,
             "bfactor": self.bfactor,
             "bsleep": self.bsleep,
+            **({} if self.dataset_host is None else {"dataset_host": self.dataset_host}),
         }
 
 
@@ -154,10 +158,22 @@ def device_listing() -> str:
     return "\n".join(d.describe() for d in list_devices())
 
 
+def dataset_fits(total_mem: int) -> bool:
+    """Whether a card of total_mem bytes holds the dataset, the reserve and one block."""
+    return total_mem >= dataset_bytes() + RESERVED_BYTES + DEFAULT_THREADS * per_hash_bytes()
+
+
 def default_thread(device: CudaDeviceInfo, fast: bool) -> CudaThreadConfig:
     """One warp a block, BLOCKS_PER_SM blocks per SM, within half the memory that is left
-    after the reserve and (fast mode) the 2080 MiB dataset; at least one block."""
-    left = device.total_mem - RESERVED_BYTES - (dataset_bytes() if fast else CACHE_SIZE)
+    after the reserve and what the mode keeps on the card: the 256 MiB cache (light), the
+    2080 MiB dataset (fast), or nothing (fast with the dataset in host memory, which a card
+    too small for the dataset gets); at least one block."""
+    dataset_host = fast and not dataset_fits(device.total_mem)
+    on_card = CACHE_SIZE if not fast else 0 if dataset_host else dataset_bytes()
+    left = device.total_mem - RESERVED_BYTES - on_card
     by_memory = int(max(0, left) * MAX_SCRATCHPAD_SHARE) // per_hash_bytes()
     blocks = max(1, min(device.sm_count * BLOCKS_PER_SM, by_memory // DEFAULT_THREADS))
-    return CudaThreadConfig(index=device.index, threads=DEFAULT_THREADS, blocks=blocks)
+    return CudaThreadConfig(
+        index=device.index, threads=DEFAULT_THREADS, blocks=blocks,
+        dataset_host=True if dataset_host else None,
+    )  # fmt: skip

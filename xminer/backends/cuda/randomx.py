@@ -7,8 +7,9 @@ see compile.py), the same entry points launched in the same order with the same 
     rx_init(inputs, meta, meta_stride, with_nonce, start_nonce, state, count)
     rx_fill_scratchpad(state, scratchpads, count)
     rx_run_program(state, scratchpads, programs, decoded, ds0, ds1, ds2, ds3, ss_programs,
-                   chunk_items, light, first_iteration, iterations, last, count)
-                   (8 programs of 2**bfactor launches each, last on the 8th's)
+                   chunk_items, light, last, count)                  (x8, last on the 8th)
+    or, with bfactor, 2**bfactor launches a program of
+    rx_run_program_piece(..., light, first_iteration, iterations, last, count)
     rx_finish(state, scratchpads, hashes, count)
 
 over ceil(count / threads) blocks of ``threads`` (OpenCL: global size rounded up to the
@@ -23,7 +24,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import logging
+import mmap
 import threading
 import time
 from collections.abc import Iterator
@@ -59,7 +62,8 @@ class CudaDevice:
         drv.init()
         self.info = info
         self.lock = threading.Lock()
-        self.context = drv.Device(info.index).make_context(flags=drv.ctx_flags.SCHED_BLOCKING_SYNC)
+        flags = drv.ctx_flags.SCHED_BLOCKING_SYNC | drv.ctx_flags.MAP_HOST  # MAP_HOST: dataset_host
+        self.context = drv.Device(info.index).make_context(flags=flags)
         drv.Context.pop()  # made current by make_context; pushed again for every call
         self.module: Any = None
         self.functions: dict[str, Any] = {}
@@ -152,13 +156,35 @@ def release_devices() -> None:
         dev.release()
 
 
+class HostMapping:
+    """Host memory mapped into the device's address space (cuMemHostRegister, DEVICEMAP):
+    the kernels read it over the bus.  Registered by whole pages; ``int()`` is the device
+    address of ``address``.  Made and freed with the device's context current."""
+
+    def __init__(self, address: int, size: int) -> None:
+        page = mmap.PAGESIZE
+        start, end = address - address % page, -(-(address + size) // page) * page
+        pages = np.ctypeslib.as_array((ctypes.c_uint8 * (end - start)).from_address(start))
+        self._registered = drv.register_host_memory(pages, drv.mem_host_register_flags.DEVICEMAP)
+        self.pointer = int(self._registered.base.get_device_pointer()) + address - start
+
+    def __int__(self) -> int:
+        return self.pointer
+
+    def free(self) -> None:
+        if self._registered is not None:
+            self._registered.base.unregister()
+            self._registered = None
+
+
 class CudaRandomX(GpuRandomX):
     """RandomX hashing on one CUDA device, ``intensity`` hashes a launch.
 
     mode "light": dataset items are computed on the device from the 256 MiB cache; "fast":
-    the 2080 MiB dataset built on the host by librandomx is copied to the device.  When the
-    dataset does not fit in the device's free memory, fast mode falls back to light mode
-    (``fallback`` says why).
+    the 2080 MiB dataset built on the host by librandomx is copied to the device or, with
+    ``dataset_host`` (or when it does not fit in the device's free memory, ``fallback`` says
+    so), mapped into the device's address space where it lies.  ``bfactor`` splits each
+    program over 2^bfactor launches, and ``bsleep`` microseconds are slept after each.
     """
 
     def __init__(
@@ -167,14 +193,17 @@ class CudaRandomX(GpuRandomX):
         mode: str = "light",
         intensity: int = 32,
         threads: int = 32,
+        bfactor: int = 0,
         bsleep: int = 0,
+        dataset_host: bool | None = None,
     ) -> None:
-        super().__init__(mode, intensity)
+        super().__init__(mode, intensity, bfactor)
         self.dev = cuda_device(device)
         self.threads = max(1, min(int(threads), self.dev.max_threads))
         self.bsleep = max(0, int(bsleep))
         self.lock = threading.Lock()
         self.fallback = ""
+        self.dataset_host = mode == "fast" and bool(dataset_host)
         self._buffers: list[Any] = []
         self._pinned: list[Any] = []
         n = self.intensity
@@ -192,17 +221,16 @@ class CudaRandomX(GpuRandomX):
             self._host_hashes = self._pin(n * HASH_BYTES, np.uint8)
             self._host_meta = self._pin(2 * n, np.uint32)
             self._host_inputs: Any = None
-            if mode == "fast":
+            if mode == "fast" and not self.dataset_host:
                 free, _ = drv.mem_get_info()
                 need = dataset_bytes() + RESERVED_BYTES
                 if free < need:
                     self.fallback = (
                         f"dataset does not fit ({free >> 20} MiB free, {need >> 20} MiB needed):"
-                        " light mode"
+                        " in host memory"
                     )
                     log.warning("#%d %s", self.dev.info.index, self.fallback)
-                    mode = "light"
-        self.mode = mode
+                    self.dataset_host = True
 
     # -- memory ------------------------------------------------------------------------------
     def _alloc(self, size: int) -> Any:
@@ -224,7 +252,17 @@ class CudaRandomX(GpuRandomX):
         return buf
 
     def _free(self, buf: Any) -> None:
-        buf.free()
+        buf.free()  # a device allocation, or a HostMapping
+
+    def _upload_dataset(self, address: int, size: int) -> Any:
+        """The fast mode's dataset: a device copy, or mapped where it lies (dataset_host)."""
+        if self.dataset_host:
+            return HostMapping(address, size)
+        return self._upload(address, size)
+
+    @property
+    def keeps_host_dataset(self) -> bool:
+        return self.dataset_host
 
     @contextlib.contextmanager
     def _current(self) -> Iterator[None]:
@@ -267,10 +305,13 @@ class CudaRandomX(GpuRandomX):
         out = self._host_hashes[: count * HASH_BYTES]
         drv.memcpy_dtoh_async(out, self._hashes, self.stream)
         self.stream.synchronize()
-        raw = out.tobytes()
+        return out.tobytes()
+
+    def _between_launches(self) -> None:
+        """bsleep: the device idle for bsleep microseconds after each piece of a program."""
         if self.bsleep:
+            self.stream.synchronize()
             time.sleep(self.bsleep / 1e6)
-        return raw
 
     def close(self) -> None:
         """Free the device and pinned memory (the device's context and kernels stay)."""

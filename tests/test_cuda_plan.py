@@ -1,0 +1,87 @@
+"""CUDA thread planning from the cuda config section and the CLI (no GPU needed): the default
+threads and blocks a device gets from its SM count and memory, the dataset in host memory for
+a card too small for it, XMRig's thread profiles, the device selection and the hints, and the
+order of a thread's keys in /2/backends."""
+
+from __future__ import annotations
+
+import pytest
+
+from xminer.backends.cuda.backend import CudaBackend, plan_threads
+from xminer.backends.cuda.devices import (
+    BLOCKS_PER_SM,
+    DEFAULT_THREADS,
+    CudaDeviceInfo,
+    CudaThreadConfig,
+    dataset_fits,
+    default_thread,
+)
+from xminer.backends.gpu_common import per_hash_bytes
+
+GIB = 1 << 30
+# What pycuda reports for an H100 SXM and for a small card (values of real boards).
+H100 = CudaDeviceInfo(0, "NVIDIA H100 80GB HBM3", (9, 0), 132, 79 * GIB, "0000:19:00.0")
+SMALL = CudaDeviceInfo(1, "NVIDIA T400", (7, 5), 6, 2 * GIB, "0000:65:00.0")
+
+
+def test_a_big_card_gets_four_warps_an_sm_and_the_dataset() -> None:
+    t = default_thread(H100, fast=True)
+    assert (t.threads, t.blocks) == (DEFAULT_THREADS, H100.sm_count * BLOCKS_PER_SM)
+    assert t.intensity == t.threads * t.blocks
+    assert t.dataset_host is None and dataset_fits(H100.total_mem)
+
+
+def test_a_card_too_small_for_the_dataset_keeps_it_in_host_memory() -> None:
+    assert not dataset_fits(SMALL.total_mem)
+    fast = default_thread(SMALL, fast=True)
+    assert fast.dataset_host is True
+    # all its memory but the reserve is for scratchpads (half of it, by default)
+    assert fast.blocks == (SMALL.total_mem - 512 * 2**20) // 2 // per_hash_bytes() // 32
+    light = default_thread(SMALL, fast=False)
+    assert light.dataset_host is None and 1 <= light.blocks < fast.blocks
+
+
+def test_hints_apply_to_the_generated_threads() -> None:
+    options = {
+        "devices-hint": "1", "bfactor-hint": 6, "bsleep-hint": 100, "threads": 64,
+        "intensity": 100,
+    }  # fmt: skip
+    [t] = plan_threads(options, [H100, SMALL], fast=True)
+    assert (t.index, t.threads, t.blocks, t.intensity) == (1, 64, 2, 100)
+    assert (t.bfactor, t.bsleep, t.dataset_host) == (6, 100, True)
+
+
+def test_an_rx_profile_lists_threads_as_xmrig_writes_them() -> None:
+    profile = [
+        {"index": 0, "threads": 32, "blocks": 264, "bfactor": 0, "bsleep": 0},
+        {"index": 0, "threads": 64, "intensity": 640, "bfactor": 3, "dataset_host": True},
+        {"index": 7, "threads": 32, "blocks": 8},  # no such device: dropped
+    ]
+    plans = plan_threads({"rx": profile, "rx/0": "rx"}, [H100], fast=True)
+    assert [p.to_json() for p in plans] == [
+        {"index": 0, "threads": 32, "blocks": 264, "intensity": 8448, "bfactor": 0, "bsleep": 0},
+        {
+            "index": 0, "threads": 64, "blocks": 10, "intensity": 640, "bfactor": 3,
+            "bsleep": 0, "dataset_host": True,
+        },
+    ]  # fmt: skip
+    assert plan_threads({"rx": False}, [H100], fast=True) == []
+    assert plan_threads({"rx": profile, "devices-hint": [1]}, [H100, SMALL], fast=True) == []
+
+
+@pytest.mark.parametrize("bad", [{"rx": [{"index": 0, "threads": "many"}]}, {"devices-hint": "x"}])
+def test_bad_thread_settings_raise_value_errors(bad: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        plan_threads(bad, [H100], fast=True)
+
+
+def test_thread_keys_in_xmrigs_order() -> None:
+    """/2/backends: the thread's keys, hashrate (added by the API), then the device's."""
+    t = CudaThreadConfig(index=0, threads=32, blocks=528, bfactor=2, bsleep=10)
+    assert list(CudaBackend._details(t)) == [
+        "index", "threads", "blocks", "bfactor", "bsleep", "affinity", "dataset_host",
+    ]  # fmt: skip
+    assert CudaBackend._device(H100) == {
+        "name": "NVIDIA H100 80GB HBM3", "bus_id": "0000:19:00.0", "smx": 132, "arch": 90,
+        "global_mem": 79 * GIB, "clock": 0, "memory_clock": 0,
+    }  # fmt: skip
