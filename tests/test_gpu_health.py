@@ -100,3 +100,27 @@ def test_health_report_one_line_a_device() -> None:
     assert health_lines(unsensed, sensed=True) == []  # the periodic report stays quiet
     assert health_lines(SharedState()) == ["HEALTH no GPU backends are running"]
     assert health_lines(SharedState(), sensed=True) == []
+
+
+def test_periodic_reports_follow_their_settings(caplog: pytest.LogCaptureFixture) -> None:
+    """print-time and health-print-time as the miner runs them: every N seconds, 0 never,
+    the period read again each round (a config reload may change it)."""
+    import asyncio
+    import logging
+
+    from xminer.miner import Miner, MinerSettings
+
+    miner = Miner(MinerSettings(cpu_enabled=False, randomx_mode="light", health_print_time=0))
+    miner.state = cuda_state(with_health=True)
+    periods = iter([1, 1, 0])  # round 1: 1 s (read twice), round 2: 0 (never)
+
+    async def run() -> None:
+        health = asyncio.ensure_future(miner._every(lambda: next(periods, 0), miner._print_health))
+        await asyncio.sleep(2.3)
+        miner.finished.set()
+        await health
+
+    with caplog.at_level(logging.INFO, logger="xminer"):
+        asyncio.run(run())
+    reports = [r.getMessage() for r in caplog.records if r.getMessage().startswith("HEALTH")]
+    assert reports == ["HEALTH cuda #0 0000:19:00.0 NVIDIA H100 80GB HBM3 118W 41C 1980/2619 MHz"]

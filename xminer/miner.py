@@ -395,28 +395,24 @@ class Miner:
         color = self.settings.color if self.settings.color is not None else sys.stdout.isatty()
         print_banner(banner_rows(library_path(), huge_pages, extra), color)
 
-    async def _print_speed(self) -> None:
-        # print-time is re-read each round: a config reload (watch, PUT) may change it
+    async def _every(self, period: Callable[[], int], report: Callable[[], None]) -> None:
+        """report() every period() seconds, 0: never; the period is read again each round,
+        as a config reload (watch, PUT) may change it."""
         while not self.finished.is_set():
-            interval = self.settings.print_time
+            interval = period()
             try:
                 await asyncio.wait_for(self.finished.wait(), interval if interval > 0 else 1.0)
             except TimeoutError:
-                if self.settings.print_time > 0:
-                    print_speed(self.state)
+                if period() > 0:
+                    report()
 
-    async def _print_health(self) -> None:
-        """Every health-print-time seconds, the GPU devices' sensor readings (NVML), if any."""
+    def _print_health(self) -> None:
+        """The GPU devices' sensor readings (NVML), when any GPU backend has them."""
         from xminer.console.keys import health_lines
 
-        while not self.finished.is_set():
-            interval = self.settings.health_print_time
-            try:
-                await asyncio.wait_for(self.finished.wait(), interval if interval > 0 else 1.0)
-            except TimeoutError:
-                if self.settings.health_print_time > 0 and not self.stopped:
-                    for line in health_lines(self.state, sensed=True):
-                        log.info("%s", line)
+        if not self.stopped:
+            for line in health_lines(self.state, sensed=True):
+                log.info("%s", line)
 
     async def run(self) -> int:
         self.loop = asyncio.get_running_loop()
@@ -430,8 +426,12 @@ class Miner:
             for line in backend.describe():
                 logging.getLogger(f"xminer.{backend.name}").info("%s", line)
         self.start_backends()
-        speed = asyncio.ensure_future(self._print_speed())
-        health = asyncio.ensure_future(self._print_health())
+        speed = asyncio.ensure_future(
+            self._every(lambda: self.settings.print_time, lambda: print_speed(self.state))
+        )
+        health = asyncio.ensure_future(
+            self._every(lambda: self.settings.health_print_time, self._print_health)
+        )
         try:
             if self.source is not None:
                 await self.source.start(self)
