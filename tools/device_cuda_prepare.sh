@@ -4,7 +4,6 @@
 #   .whl/pycuda-*-cp312-*.whl   from $PYCUDA_WHEELS (default: /work/shared/gpu-wheels, then
 #                               /tmp/xminer-wheels; build one with tools/build_pycuda_wheel.sh)
 #   .whl/tornado-*.whl          downloaded for CPython 3.12 (the GPU image lacks it)
-#   .whl/nvidia_ml_py-*.whl     NVML for the health readings (pure Python)
 # (PY_TAG=311 prepares for CPython 3.11 instead, to try the check script on this machine.)
 #   .whl/lib/librandomx.so.0    this machine's RandomX library (Debian's librandomx0)
 #
@@ -26,12 +25,11 @@ done
     echo "no cp$tag pycuda wheel: tools/build_pycuda_wheel.sh python3.12 /tmp/xminer-wheels" >&2
     exit 1
 }
-rm -f "$dest"/pycuda-*.whl "$dest"/tornado-*.whl "$dest"/nvidia_ml_py-*.whl
+rm -f "$dest"/pycuda-*.whl "$dest"/tornado-*.whl  # (nvidia-ml-py is in the GPU image)
 cp "$wheel" "$dest/"
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version "${tag:0:1}.${tag:1}" \
     --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
     --platform manylinux2014_x86_64 -d "$dest" "tornado>=6.3"
-python3 -m pip download -q --no-deps --only-binary=:all: -d "$dest" "nvidia-ml-py>=12"  # NVML
 
 lib=$(ldconfig -p | awk '/librandomx\.so\.0 .*x86-64/ {print $NF; exit}')
 [ -n "$lib" ] || { echo "librandomx.so.0 not installed (tools/install-deps.sh)" >&2; exit 1; }
