@@ -139,3 +139,28 @@ def test_backends_entry_has_xmrigs_opencl_layout(opencl_kernels: Any) -> None:
     doc = json.loads(OPENAPI.read_text())
     schema = {"$ref": "#/components/schemas/Backends", "components": doc["components"]}
     jsonschema.Draft202012Validator(schema).validate(body)
+
+
+def test_platform_shown_when_no_device_is_used(opencl_kernels: Any) -> None:
+    """XMRig's p_ocl_platform0 capture: --opencl-platform=0 with the CPU backend on, PoCL's CPU
+    device left to it: the entry is disabled but names the platform."""
+    from tests.api_support import TOKEN, RunningMiner, load_capture, shape_diff
+    from xminer.api import ApiSettings
+    from xminer.backends.opencl import list_devices
+
+    if not all(d.is_cpu for d in list_devices() if d.platform_index == 0):
+        pytest.skip("platform 0 has a device that is not a CPU")
+    options = {"platform": 0, "_cpu_backend": True}
+    api = ApiSettings(enabled=True, port=0, access_token=TOKEN, restricted=False)
+    with RunningMiner(api, 1, opencl_enabled=True, backend_options={"opencl": options}) as rm:
+        rm.wait_for(lambda: rm.get("/2/backends").json()[1]["platform"] is not None, 60)
+        ocl = rm.get("/2/backends").json()[1]
+        assert rm.miner is not None
+        reason = rm.miner.state.backend("opencl").unavailable_reason
+    xmrig = load_capture("poolmode/p_ocl_platform0_2_backends")[1]
+    assert shape_diff(ocl, xmrig) == []
+    assert {k: ocl[k] for k in ("enabled", "algo", "profile")} == {
+        "enabled": False, "algo": None, "profile": None
+    }  # fmt: skip
+    assert ocl["platform"]["index"] == 0
+    assert "left to the CPU backend" in reason

@@ -273,6 +273,10 @@ class OpenCLBackend(Backend):
         platform = self.platform()
         return {"platform": platform.to_json() if platform else None}
 
+    def absent_fields(self) -> dict[str, object]:
+        """XMRig shows the platform it selected even when no device is used (null: none)."""
+        return self.api_fields()
+
 
 def create_backend(ctx: BackendContext, options: dict[str, Any] | None = None) -> OpenCLBackend:
     """Factory used by the miner's backend registry."""
