@@ -44,9 +44,11 @@ class Request:
 class RunningMiner:
     """``with RunningMiner(settings) as rm:`` — the miner hashes, the API listens."""
 
-    def __init__(self, api: ApiSettings, threads: int = 1) -> None:
+    def __init__(self, api: ApiSettings, threads: int = 1, **settings: Any) -> None:
+        """settings: more MinerSettings fields (opencl_enabled, backend_options, ...)."""
         self.api_settings = api
         self.threads = threads
+        self.settings = settings
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._run, name="test-miner", daemon=True)
@@ -69,6 +71,7 @@ class RunningMiner:
             huge_pages=False,
             print_time=0,
             bench_size=BENCH_SIZE,
+            **self.settings,
         )
         self.miner = Miner(settings, BenchmarkSource(BENCH_SIZE))
         self.api = start_api(self.miner, self.api_settings)

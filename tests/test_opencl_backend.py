@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -86,3 +87,80 @@ def test_opencl_benchmark_sum_equals_the_cpu_one(opencl_kernels: Any, tmp_path: 
     gpu = bench_sum(tmp_path, "--no-cpu", "--opencl", size, "--randomx-mode=light")
     cpu = bench_sum(tmp_path, "-t", "2", size, "--randomx-mode=light")  # XOR rule, as the GPU
     assert gpu == cpu
+
+
+# XMRig's opencl thread in /2/backends (SCHEMA.md §3 opencl; RandomX, no health reader)
+THREAD_LAYOUT = {
+    "index": int, "intensity": int, "worksize": int, "threads": list, "bfactor": int,
+    "gcn_asm": bool, "dataset_host": bool, "affinity": int, "hashrate": list,
+    "board": str, "name": str, "bus_id": str, "cu": int, "global_mem": int,
+}  # fmt: skip
+
+
+def test_backends_entry_has_xmrigs_opencl_layout(opencl_kernels: Any) -> None:
+    """/2/backends on PoCL: the platform object and XMRig's thread keys, in order and typed."""
+    import jsonschema
+
+    from tests.api_support import OPENAPI, TOKEN, RunningMiner, load_capture, shape_diff
+    from xminer.api import ApiSettings
+    from xminer.backends.opencl import list_devices
+
+    profile = {"index": 0, "intensity": 1, "worksize": 1, "threads": [-1, -1], "bfactor": 0}
+    options = {"platform": 0, "rx": [profile], "rx/0": "rx", "_cpu_backend": False}
+    api = ApiSettings(enabled=True, port=0, access_token=TOKEN, restricted=False)
+    with RunningMiner(
+        api, 0, cpu_enabled=False, opencl_enabled=True, backend_options={"opencl": options}
+    ) as rm:
+
+        def entry() -> dict[str, Any]:
+            return rm.get("/2/backends").json()[1]
+
+        rm.wait_for(lambda: "threads" in entry(), 120)
+        body = rm.get("/2/backends").json()
+    ocl = body[1]
+    assert list(ocl) == ["type", "enabled", "algo", "profile", "platform", "hashrate", "threads"]
+    assert ocl["type"] == "opencl" and ocl["enabled"] is True and ocl["algo"] == "rx/0"
+    xmrig = load_capture("poolmode/p_ocl_platform0_2_backends")[1]["platform"]
+    assert shape_diff(ocl["platform"], xmrig) == []
+    assert ocl["platform"]["index"] == 0 and ocl["platform"]["profile"] == "FULL_PROFILE"
+    assert len(ocl["threads"]) == 2  # one worker per element of the entry's threads
+    device = list_devices()[0]
+    for thread in ocl["threads"]:
+        assert list(thread) == list(THREAD_LAYOUT)
+        for key, kind in THREAD_LAYOUT.items():
+            assert type(thread[key]) is kind, (key, thread[key])
+        assert thread["threads"] == [-1, -1] and thread["affinity"] == -1
+        assert (thread["index"], thread["intensity"], thread["worksize"]) == (0, 1, 1)
+        assert (thread["gcn_asm"], thread["dataset_host"]) == (False, False)
+        assert len(thread["hashrate"]) == 3
+        assert (thread["board"], thread["name"]) == (device.board or device.name, device.name)
+        assert (thread["bus_id"], thread["cu"]) == (device.bus_id, device.compute_units)
+        assert thread["global_mem"] > 0  # PoCL reports a share of the free memory: it varies
+    doc = json.loads(OPENAPI.read_text())
+    schema = {"$ref": "#/components/schemas/Backends", "components": doc["components"]}
+    jsonschema.Draft202012Validator(schema).validate(body)
+
+
+def test_platform_shown_when_no_device_is_used(opencl_kernels: Any) -> None:
+    """XMRig's p_ocl_platform0 capture: --opencl-platform=0 with the CPU backend on, PoCL's CPU
+    device left to it: the entry is disabled but names the platform."""
+    from tests.api_support import TOKEN, RunningMiner, load_capture, shape_diff
+    from xminer.api import ApiSettings
+    from xminer.backends.opencl import list_devices
+
+    if not all(d.is_cpu for d in list_devices() if d.platform_index == 0):
+        pytest.skip("platform 0 has a device that is not a CPU")
+    options = {"platform": 0, "_cpu_backend": True}
+    api = ApiSettings(enabled=True, port=0, access_token=TOKEN, restricted=False)
+    with RunningMiner(api, 1, opencl_enabled=True, backend_options={"opencl": options}) as rm:
+        rm.wait_for(lambda: rm.get("/2/backends").json()[1]["platform"] is not None, 60)
+        ocl = rm.get("/2/backends").json()[1]
+        assert rm.miner is not None
+        reason = rm.miner.state.backend("opencl").unavailable_reason
+    xmrig = load_capture("poolmode/p_ocl_platform0_2_backends")[1]
+    assert shape_diff(ocl, xmrig) == []
+    assert {k: ocl[k] for k in ("enabled", "algo", "profile")} == {
+        "enabled": False, "algo": None, "profile": None
+    }  # fmt: skip
+    assert ocl["platform"]["index"] == 0
+    assert "left to the CPU backend" in reason

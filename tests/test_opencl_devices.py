@@ -10,7 +10,7 @@ from xminer.backends.opencl import (
     list_devices,
     opencl_status,
 )
-from xminer.backends.opencl.devices import DeviceInfo, default_thread
+from xminer.backends.opencl.devices import DeviceInfo, PlatformInfo, default_thread, list_platforms
 
 
 def test_status_and_listing_never_raise() -> None:
@@ -61,3 +61,145 @@ def test_thread_bfactor_from_the_opencl_section() -> None:
     device = DeviceInfo(0, 0, "PoCL", "cpu", "vendor", "CPU", 2, 1 << 32, 1 << 30, "OpenCL C 1.2")
     assert [p.bfactor for p in plan_threads({}, [device])] == [0]
     assert [p.bfactor for p in plan_threads({"bfactor": 3}, [device])] == [3]
+
+
+# ---- platform, devices-hint, CPU devices and XMRig's thread profiles (opencl section) -------
+POCL = PlatformInfo(0, "FULL_PROFILE", "OpenCL 3.0 PoCL", "Portable Computing Language",
+                    "The pocl project", "cl_khr_icd")  # fmt: skip
+NVIDIA = PlatformInfo(1, "FULL_PROFILE", "OpenCL 3.0 CUDA", "NVIDIA CUDA", "NVIDIA Corporation",
+                      "cl_khr_fp64")  # fmt: skip
+AMD = PlatformInfo(2, "FULL_PROFILE", "OpenCL 2.1 AMD-APP", "AMD Accelerated Parallel Processing",
+                   "Advanced Micro Devices, Inc.", "cl_khr_fp64")  # fmt: skip
+
+
+def gpu(platform: int, index: int) -> DeviceInfo:
+    return DeviceInfo(platform, index, "GPU platform", f"gpu{index}", "vendor", "GPU", 64,
+                      16 << 30, 4 << 30, "OpenCL C 1.2", "01:00.0", "board")  # fmt: skip
+
+
+def keys(plans: list[ThreadConfig]) -> list[str]:
+    return [p.device for p in plans]
+
+
+def test_platform_index_or_vendor_string() -> None:
+    from xminer.backends.opencl.backend import select_platforms
+
+    both = [POCL, NVIDIA]
+    assert select_platforms(1, both) == [NVIDIA]
+    assert select_platforms("1", both) == [NVIDIA]  # digits: an index, as the CLI gives it
+    assert select_platforms("nvidia", both) == [NVIDIA]  # vendor or name, any case
+    assert select_platforms("POCL", both) == [POCL]
+    assert select_platforms("AMD", [POCL, NVIDIA, AMD]) == [AMD]
+    # the default "AMD" matching nothing takes every platform (PoCL out of the box)
+    assert select_platforms("AMD", both) == both
+    assert select_platforms(None, both) == both
+    with pytest.raises(ValueError, match="platform 2 not found"):
+        select_platforms(2, both)
+    with pytest.raises(ValueError, match='platform "INTEL" not found'):
+        select_platforms("INTEL", both)
+
+
+def test_devices_hint_picks_indexes_within_the_platform() -> None:
+    from xminer.backends.opencl.backend import plan_threads
+
+    devices = [gpu(1, 0), gpu(1, 1), gpu(1, 2)]
+    assert keys(plan_threads({}, devices)) == ["1:0", "1:1", "1:2"]
+    assert keys(plan_threads({"devices-hint": "0,2"}, devices)) == ["1:0", "1:2"]
+    assert keys(plan_threads({"devices-hint": [1]}, devices)) == ["1:1"]
+    assert keys(plan_threads({"devices-hint": 2}, devices)) == ["1:2"]
+    assert keys(plan_threads({"devices": "1:1"}, devices)) == ["1:1"]  # the older form
+    assert keys(plan_threads({"devices-hint": "7"}, devices)) == []
+
+
+@pytest.mark.opencl
+def test_pocl_cpu_device_left_to_the_cpu_backend() -> None:
+    """PoCL's CPU device: used when the CPU backend is off (or unknown), or when named."""
+    from xminer.backends.opencl.backend import plan_threads
+
+    ok, reason = opencl_status()
+    if not ok:
+        pytest.skip(reason)
+    pocl = [d for d in list_devices() if d.is_cpu]
+    assert pocl, "PoCL lists a CPU device"
+    cpu = pocl[0]
+    assert keys(plan_threads({}, pocl)) == [d.key for d in pocl]
+    assert keys(plan_threads({"_cpu_backend": False}, pocl)) == [d.key for d in pocl]
+    assert plan_threads({"_cpu_backend": True}, pocl) == []
+    named = {"_cpu_backend": True, "devices-hint": str(cpu.device_index)}
+    assert keys(plan_threads(named, pocl)) == [cpu.key]
+    # a GPU of another platform is used either way
+    assert keys(plan_threads({"_cpu_backend": True}, [*pocl, gpu(1, 0)])) == ["1:0"]
+    profile = {"_cpu_backend": True, "rx": [{"index": cpu.device_index, "intensity": 2}]}
+    assert plan_threads(profile, pocl) == []
+    assert keys(plan_threads({**profile, "_cpu_backend": False}, pocl)) == [cpu.key]
+
+
+def test_settings_tell_opencl_whether_the_cpu_backend_runs() -> None:
+    from xminer.config.model import Config
+    from xminer.config.settings import settings_from_config
+
+    on = settings_from_config(Config.from_json({"opencl": {"enabled": True}}))
+    assert on.backend_options["opencl"]["_cpu_backend"] is True
+    off = settings_from_config(Config.from_json({"cpu": {"enabled": False}}))
+    assert off.backend_options["opencl"]["_cpu_backend"] is False
+    none = settings_from_config(Config.from_json({"cpu": {"rx": False}}))
+    assert none.backend_options["opencl"]["_cpu_backend"] is False
+
+
+def test_xmrig_thread_profile() -> None:
+    """XMRig's entries: index within the platform, one worker per element of threads."""
+    from xminer.backends.opencl.backend import plan_threads
+    from xminer.config.model import Config
+
+    section = {
+        "enabled": True,
+        "rx": [
+            {"index": 0, "intensity": 896, "worksize": 8, "threads": [-1, -1], "bfactor": 6,
+             "gcn_asm": True, "dataset_host": False},
+            {"index": 1, "intensity": 64, "worksize": 4, "threads": [3], "bfactor": 0},
+            {"index": 9, "intensity": 64, "threads": [-1]},  # no such device: skipped
+        ],
+        "rx/0": "rx",
+    }  # fmt: skip
+    options = dict(Config.from_json({"opencl": section}).opencl.to_json())
+    plans = plan_threads(options, [gpu(0, 0), gpu(0, 1)])
+    assert [(p.device, p.intensity, p.worksize, p.bfactor, p.threads, p.affinity) for p in plans] \
+        == [("0:0", 896, 8, 6, [-1, -1], -1), ("0:0", 896, 8, 6, [-1, -1], -1),
+            ("0:1", 64, 4, 0, [3], 3)]  # fmt: skip
+    assert [p.index for p in plans] == [0, 0, 1]
+    assert keys(plan_threads({**options, "devices-hint": "1"}, [gpu(0, 0), gpu(0, 1)])) == ["0:1"]
+    # "rx/0" before "rx"; false: no threads; defaults for what an entry leaves out
+    assert plan_threads({**options, "rx/0": False}, [gpu(0, 0)]) == []
+    bare = plan_threads({"rx": [{"index": 0}]}, [gpu(0, 0)])
+    assert [(p.intensity, p.worksize, p.bfactor, p.threads) for p in bare] == [
+        (default_thread(gpu(0, 0)).intensity, 1, 0, [-1])
+    ]
+
+
+@pytest.mark.opencl
+def test_backend_availability_follows_the_platform_choice() -> None:
+    from xminer.backends.base import BackendContext
+    from xminer.backends.opencl.backend import OpenCLBackend
+    from xminer.job import JobSlot
+    from xminer.randomx.context import RandomXContext
+    from xminer.state import SharedState
+
+    ok, reason = opencl_status()
+    if not ok:
+        pytest.skip(reason)
+    platforms = list_platforms()
+    ctx = BackendContext(SharedState(), RandomXContext(mode="light"), JobSlot(), None)  # type: ignore[arg-type]
+
+    def backend(**options: object) -> OpenCLBackend:
+        return OpenCLBackend(ctx, options)
+
+    default = backend()
+    assert default.availability() is None  # "AMD" matches no PoCL platform: all of them
+    assert default.api_fields() == {"platform": platforms[0].to_json()}
+    assert backend(platform=0).availability() is None
+    missing = backend(platform=len(platforms))
+    assert f"platform {len(platforms)} not found" in (missing.availability() or "")
+    assert "not found" in (backend(platform="NoSuchVendor").availability() or "")
+    left = backend(platform=0, _cpu_backend=True).availability() or ""
+    if all(d.is_cpu for d in list_devices()):
+        assert "left to the CPU backend" in left

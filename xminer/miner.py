@@ -106,6 +106,7 @@ class Miner:
         wanted = {"cpu": s.cpu_enabled, "opencl": s.opencl_enabled, "cuda": s.cuda_enabled}
         for name, enabled in wanted.items():
             stats = self.state.backend(name)
+            stats.details = {}
             if not enabled:
                 continue
             backend = self._make_backend(name)
@@ -114,6 +115,7 @@ class Miner:
             reason = backend.availability()
             if reason:
                 stats.unavailable_reason = reason
+                stats.details = dict(backend.absent_fields())
                 logging.getLogger(f"xminer.{name}").warning("disabled: %s", reason)
                 continue
             backend.publish()

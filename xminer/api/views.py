@@ -175,6 +175,8 @@ class Views:
             entry.update(stats.details)
         elif name in ABSENT_FIELDS:
             entry.update(ABSENT_FIELDS[name])
+            if stats is not None:  # what an unavailable backend still knows (absent_fields)
+                entry.update({k: v for k, v in stats.details.items() if k in entry})
         if name == "cpu":
             entry["hugepages"] = list(self.state.dataset.huge_pages)
             entry["memory"] = self._cpu_memory(stats) if running else 0

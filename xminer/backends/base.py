@@ -173,6 +173,11 @@ class Backend(abc.ABC):
         """Backend-specific keys of its /2/backends entry."""
         return {}
 
+    def absent_fields(self) -> dict[str, object]:
+        """Keys of its /2/backends entry while it cannot run here, over the API's defaults
+        (XMRig shows the OpenCL platform it found even when no device on it is used)."""
+        return {}
+
     def publish(self) -> None:
         """Put the api_fields into the shared state, where the API reads them."""
         self.stats.details = dict(self.api_fields())

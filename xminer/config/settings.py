@@ -80,7 +80,11 @@ def settings_from_config(config: Config, info: CpuInfo | None = None) -> MinerSe
         bench_size=bench_size,
         color=None if config.colors else False,
         backend_options={
-            "opencl": dict(config.opencl.to_json()),
+            # "_cpu_backend": whether the CPU backend runs (OpenCL leaves CPU devices to it)
+            "opencl": {
+                **config.opencl.to_json(),
+                "_cpu_backend": config.cpu.enabled and bool(threads),
+            },
             "cuda": dict(config.cuda.to_json()),
         },
     )
