@@ -45,6 +45,26 @@ MAX_DATASET_CHUNKS = 4  # rx_run_program takes ds0..ds3
 MAX_BFACTOR = 11
 
 
+#: XMRig's thread profiles for Monero's RandomX in a GPU section, most specific first
+PROFILE_KEYS = ("rx/0", "rx")
+
+
+def thread_profile(options: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The thread entries of the opencl or cuda section's RandomX profile, string aliases
+    ("rx/0": "rx") followed; [] for ``false``; None when the section has no profile."""
+    for key in PROFILE_KEYS:
+        value = options.get(key)
+        seen = {key}
+        while isinstance(value, str) and value not in seen:
+            seen.add(value)
+            value = options.get(value)
+        if value is False:
+            return []
+        if isinstance(value, list):
+            return [dict(v) for v in value if isinstance(v, dict)]
+    return None
+
+
 def per_hash_bytes() -> int:
     """Device memory for one hash in flight (scratchpad, state, program, decoded, hash)."""
     words = STATE_WORDS + PROGRAM_WORDS

@@ -28,11 +28,11 @@ from xminer.backends.cuda.devices import (
 )
 from xminer.backends.cuda.nvml import Nvml
 from xminer.backends.cuda.status import cuda_status
+from xminer.backends.gpu_common import thread_profile
 from xminer.state import ThreadInfo
 
 log = logging.getLogger("xminer.cuda")
 
-PROFILE_KEYS = ("rx/0", "rx")  # XMRig's thread profiles for Monero's RandomX, most specific first
 THREAD_KEYS = ("index", "threads", "blocks", "intensity", "bfactor", "bsleep", "dataset_host")
 HEALTH_INTERVAL = 5.0  # seconds between NVML readings
 
@@ -50,21 +50,12 @@ def _wanted_devices(options: dict[str, Any]) -> list[int] | None:
 
 
 def _profile(options: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """The thread list of the rx profile (aliases followed); None when there is none."""
-    for key in PROFILE_KEYS:
-        value = options.get(key)
-        seen = {key}
-        while isinstance(value, str) and value not in seen:  # "rx/0": "rx" style alias
-            seen.add(value)
-            value = options.get(value)
-        if value is False:
-            return []
-        if isinstance(value, list):
-            return [dict(v) for v in value if isinstance(v, dict)]
+    """The rx profile's thread list, else the "threads" option's; None when neither."""
+    profile = thread_profile(options)
     threads = options.get("threads")
-    if isinstance(threads, list):
+    if profile is None and isinstance(threads, list):
         return [t.to_json() if isinstance(t, CudaThreadConfig) else dict(t) for t in threads]
-    return None
+    return profile
 
 
 def plan_threads(

@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 from xminer.backends.base import Backend, BackendContext, GpuWorker, Worker
+from xminer.backends.gpu_common import thread_profile
 from xminer.backends.opencl.devices import (
     DeviceInfo,
     PlatformInfo,
@@ -25,7 +26,6 @@ from xminer.state import ThreadInfo
 
 log = logging.getLogger("xminer.opencl")
 
-PROFILE_KEYS = ("rx/0", "rx")  # XMRig's thread profiles for Monero's RandomX, most specific first
 DEFAULT_PLATFORM = "AMD"  # XMRig's default "platform"; matching nothing, xminer takes them all
 
 
@@ -75,22 +75,6 @@ def _named(device: DeviceInfo, wanted: list[int | str] | None) -> bool:
     return wanted is not None and (device.device_index in wanted or device.key in wanted)
 
 
-def _profile(options: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """XMRig's thread list of the rx profile (aliases followed); [] for ``false``; None when
-    the section has none."""
-    for key in PROFILE_KEYS:
-        value = options.get(key)
-        seen = {key}
-        while isinstance(value, str) and value not in seen:  # "rx/0": "rx" style alias
-            seen.add(value)
-            value = options.get(value)
-        if value is False:
-            return []
-        if isinstance(value, list):
-            return [dict(v) for v in value if isinstance(v, dict)]
-    return None
-
-
 def usable_devices(options: dict[str, Any], devices: list[DeviceInfo]) -> list[DeviceInfo]:
     """The devices threads may go to: those devices-hint names (all without one), less the
     CPU devices while the CPU backend runs (option "_cpu_backend") unless devices-hint names
@@ -125,7 +109,7 @@ def plan_threads(options: dict[str, Any], devices: list[DeviceInfo]) -> list[Thr
     if explicit:
         return [t if isinstance(t, ThreadConfig) else ThreadConfig(**t) for t in explicit]
     usable = usable_devices(options, devices)
-    profile = _profile(options)
+    profile = thread_profile(options)
     if profile is not None:
         plans = []
         for entry in profile:
@@ -211,7 +195,7 @@ class OpenCLBackend(Backend):
         return None
 
     def _why_no_threads(self) -> str:
-        if _profile(self.options) == []:
+        if thread_profile(self.options) == []:
             return "no OpenCL threads: the opencl section's RandomX profile is false or empty"
         if self.options.get("_cpu_backend") and any(d.is_cpu for d in self.devices):
             return (
