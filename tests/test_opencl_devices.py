@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from tests.cli_support import spawn
 from xminer.backends.opencl import (
     ThreadConfig,
     device_listing,
@@ -203,3 +206,18 @@ def test_backend_availability_follows_the_platform_choice() -> None:
     left = backend(platform=0, _cpu_backend=True).availability() or ""
     if all(d.is_cpu for d in list_devices()):
         assert "left to the CPU backend" in left
+
+
+def test_print_platforms_lists_them_and_exits_0(tmp_path: Path) -> None:
+    """--print-platforms: XMRig's listing (every platform's index, profile, version, name,
+    vendor, extensions), each platform's devices, exit status 0; no pool or --bench needed."""
+    proc = spawn("--print-platforms", home=tmp_path)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    platforms = list_platforms()
+    assert out.splitlines()[0] == f"Number of platforms:        {len(platforms)}"
+    for p in platforms:
+        assert f"  Index:                    {p.index}" in out
+        assert f"  Name:                     {p.name}" in out
+        assert f"  Vendor:                   {p.vendor}" in out
+    assert "Device:" in out  # PoCL's CPU device

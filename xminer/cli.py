@@ -180,6 +180,11 @@ def run(startup: Startup) -> int:
     if startup.parsed.has("print-config"):
         print(json.dumps(config.to_json(), indent=4))
         return 0
+    if startup.parsed.has("print-platforms"):
+        from xminer.backends.opencl.devices import platforms_listing
+
+        print(platforms_listing(), end="")
+        return 0
     settings = settings_from_config(config)
     try:
         check_work(config)

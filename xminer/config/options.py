@@ -305,7 +305,7 @@ def build_table() -> Table:
     a("--opencl-platform", at("opencl.platform"), _platform, "OpenCL platform index or name")
     a("--opencl-loader", at("opencl.loader"), _nonempty, "path to OpenCL-ICD-Loader", True, "PATH")
     a("--opencl-no-cache", const("opencl.cache", False), None, "disable OpenCL cache")
-    a("--print-platforms", flag("print-platforms"), None, "print OpenCL platforms", False)
+    a("--print-platforms", flag("print-platforms"), None, "print OpenCL platforms and exit")
 
     t.group = "CUDA backend"
     a("--cuda", const("cuda.enabled", True), None, "enable CUDA mining backend")

@@ -206,6 +206,27 @@ def device_listing() -> str:
     return "\n".join(d.describe() for d in list_devices())
 
 
+def platforms_listing() -> str:
+    """``--print-platforms``: XMRig's listing of the OpenCL platforms, then (beyond XMRig's)
+    each platform's devices, or why there is none."""
+    platforms = list_platforms()
+    lines = [f"{'Number of platforms:':<28}{len(platforms)}", ""]
+    devices = list_devices()
+    for p in platforms:
+        for label, value in (
+            ("Index:", p.index), ("Profile:", p.profile), ("Version:", p.version),
+            ("Name:", p.name), ("Vendor:", p.vendor), ("Extensions:", p.extensions),
+        ):  # fmt: skip
+            lines.append(f"  {label:<26}{value}")
+        for d in devices:
+            if d.platform_index == p.index:
+                lines.append(f"  {'Device:':<26}{d.describe()}")
+        lines.append("")
+    if not platforms:
+        lines.append(opencl_status()[1])
+    return "\n".join(lines).rstrip() + "\n"
+
+
 def default_thread(device: DeviceInfo) -> ThreadConfig:
     """A conservative thread entry: a few hashes per compute unit (many on GPUs), within a
     quarter of the device memory and one max-size allocation for the scratchpads."""
