@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import ctypes
 import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,9 +67,21 @@ class Worker(abc.ABC):
     def hash(self, job: Job, start: int, count: int, fresh_job: bool) -> ScanResult:
         """Hash nonces [start, start+count) of ``job``; called under the RandomX read lock."""
 
+    def _pin(self) -> None:
+        """Pin this thread to its logical CPU (``info.affinity``; -1: not pinned)."""
+        if self.info.affinity < 0:
+            return
+        try:
+            os.sched_setaffinity(self.thread.native_id or 0, {self.info.affinity})
+        except (OSError, ValueError) as exc:
+            logging.getLogger(f"xminer.{self.backend.name}").warning(
+                "thread #%d: cannot set affinity: %s", self.info.index, exc
+            )
+
     def _run(self) -> None:
         backend = self.backend
         try:
+            self._pin()
             self.setup()
             seen = -1
             while not backend.stopping.is_set():

@@ -49,6 +49,22 @@ MAX_BFACTOR = 11
 PROFILE_KEYS = ("rx/0", "rx")
 
 
+def devices_hint(options: dict[str, Any]) -> list[int | str] | None:
+    """--opencl-devices / --cuda-devices ("devices-hint", or the older "devices"): device
+    indexes ("0,1", [0, 1] or 0), or OpenCL "platform:device" keys ("0:1"); None = all."""
+    wanted = options.get("devices-hint", options.get("devices"))
+    if wanted is None or wanted == "" or wanted == []:
+        return None
+    if isinstance(wanted, int | str):
+        wanted = str(wanted).replace(" ", "").split(",")
+    out: list[int | str] = []
+    for item in wanted:
+        text = str(item).strip()
+        if text:
+            out.append(text if ":" in text else int(text))
+    return out
+
+
 def thread_profile(options: dict[str, Any]) -> list[dict[str, Any]] | None:
     """The thread entries of the opencl or cuda section's RandomX profile, string aliases
     ("rx/0": "rx") followed; [] for ``false``; None when the section has no profile."""
@@ -142,6 +158,10 @@ class GpuRandomX(abc.ABC):
     for ``intensity`` hashes after calling this one.
     """
 
+    #: fast mode: the device reads the host's dataset where it lies (mapped, _map_host) instead
+    #: of a copy; a dataset set_key builds itself is then kept until the key changes
+    dataset_host = False
+
     _state: Any
     _scratchpads: Any
     _programs: Any
@@ -201,15 +221,9 @@ class GpuRandomX(abc.ABC):
         """Dataset items a fast-mode chunk holds (all of them: one allocation)."""
         return items
 
-    def _upload_dataset(self, address: int, size: int) -> Any:
-        """A fast-mode dataset chunk on the device (a copy; CUDA may map host memory)."""
-        return self._upload(address, size)
-
-    @property
-    def keeps_host_dataset(self) -> bool:
-        """Whether the device reads the host's dataset where it lies (then a dataset built
-        here for set_key is kept until the key changes)."""
-        return False
+    def _map_host(self, address: int, size: int) -> Any:
+        """Host memory mapped for the device (dataset_host), freed by _free."""
+        raise NotImplementedError(f"{type(self).__name__} keeps the dataset on the device")
 
     # -- key -----------------------------------------------------------------------------
     def set_key(
@@ -283,13 +297,12 @@ class GpuRandomX(abc.ABC):
             base = dataset.memory()
             for start in range(0, items, per_chunk):
                 count = min(per_chunk, items - start)
+                place = self._map_host if self.dataset_host else self._upload
                 self._chunks.append(
-                    self._upload_dataset(
-                        base + start * DATASET_ITEM_SIZE, count * DATASET_ITEM_SIZE
-                    )
+                    place(base + start * DATASET_ITEM_SIZE, count * DATASET_ITEM_SIZE)
                 )
             self._finish_upload()
-            if own_dataset and self.keeps_host_dataset:
+            if own_dataset and self.dataset_host:
                 self._own_dataset, dataset = dataset, None
         finally:
             if own_dataset and dataset is not None:

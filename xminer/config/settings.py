@@ -66,8 +66,9 @@ def generated_profiles(config: Config, info: CpuInfo | None = None) -> Config | 
 def settings_from_config(config: Config, info: CpuInfo | None = None) -> MinerSettings:
     threads, _ = cpu_threads(config, info)
     bench_size = config.benchmark.size_hashes if config.benchmark is not None else 0
+    cpu_enabled = config.cpu.enabled and bool(threads)
     return MinerSettings(
-        cpu_enabled=config.cpu.enabled and bool(threads),
+        cpu_enabled=cpu_enabled,
         cpu_threads=threads,
         cpu_priority=config.cpu.priority,
         opencl_enabled=config.opencl.enabled,
@@ -83,7 +84,7 @@ def settings_from_config(config: Config, info: CpuInfo | None = None) -> MinerSe
             # "_cpu_backend": whether the CPU backend runs (OpenCL leaves CPU devices to it)
             "opencl": {
                 **config.opencl.to_json(),
-                "_cpu_backend": config.cpu.enabled and bool(threads),
+                "_cpu_backend": cpu_enabled,
             },
             "cuda": dict(config.cuda.to_json()),
         },

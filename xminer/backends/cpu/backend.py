@@ -30,12 +30,7 @@ class CpuWorker(Worker):
         self.chain = ChainState()
 
     def setup(self) -> None:
-        tid = self.thread.native_id or 0
-        if self.info.affinity >= 0:
-            try:
-                os.sched_setaffinity(tid, {self.info.affinity})
-            except OSError as exc:
-                log.warning("thread #%d: cannot set affinity: %s", self.info.index, exc)
+        tid = self.thread.native_id or 0  # pinned to its CPU already (Worker._pin)
         if self.priority is not None:
             try:
                 os.setpriority(os.PRIO_PROCESS, tid, PRIORITY_NICE.get(self.priority, 0))

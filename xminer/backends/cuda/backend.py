@@ -3,7 +3,7 @@
 Each worker owns a :class:`~xminer.backends.cuda.randomx.CudaRandomX` (device buffers,
 scratchpads, a stream) and hashes ``threads x blocks`` nonces a launch.  It follows the
 miner's RandomX context: light mode uploads the context's cache, fast mode the context's
-dataset (nothing is rebuilt here), and a card too small for the dataset hashes in light mode.
+dataset (nothing is rebuilt here), which a card too small for it reads from host memory.
 Results are checked on the CPU by the miner before they count, as for OpenCL.
 
 Where there is no driver, no pycuda, no device or no nvcc (and no cached kernels), the
@@ -28,25 +28,13 @@ from xminer.backends.cuda.devices import (
 )
 from xminer.backends.cuda.nvml import Nvml
 from xminer.backends.cuda.status import cuda_status
-from xminer.backends.gpu_common import thread_profile
+from xminer.backends.gpu_common import devices_hint, thread_profile
 from xminer.state import ThreadInfo
 
 log = logging.getLogger("xminer.cuda")
 
 THREAD_KEYS = ("index", "threads", "blocks", "intensity", "bfactor", "bsleep", "dataset_host")
 HEALTH_INTERVAL = 5.0  # seconds between NVML readings
-
-
-def _wanted_devices(options: dict[str, Any]) -> list[int] | None:
-    """--cuda-devices / "devices-hint" (or "devices"): "0,1", [0, 1] or 0; None = all."""
-    wanted = options.get("devices-hint", options.get("devices"))
-    if wanted is None or wanted == "":
-        return None
-    if isinstance(wanted, int):
-        return [wanted]
-    if isinstance(wanted, str):
-        wanted = [w for w in wanted.replace(" ", "").split(",") if w]
-    return [int(w) for w in wanted]
 
 
 def _profile(options: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -71,15 +59,13 @@ def plan_threads(
     "intensity", "bfactor-hint" and "bsleep-hint" of the options applied when given.
     The device selection (--cuda-devices) filters either list.
     """
-    wanted = _wanted_devices(options)
+    wanted = devices_hint(options)
     known = {d.index for d in devices}
     explicit = _profile(options)
     if explicit is not None:
         plans = []
         for entry in explicit:
             fields = {k: entry[k] for k in THREAD_KEYS if entry.get(k) is not None}
-            if "intensity" in fields and "blocks" not in fields:
-                fields["blocks"] = 0
             plans.append(CudaThreadConfig(**fields))
         return [p for p in plans if p.index in known and (wanted is None or p.index in wanted)]
     plans = []
@@ -185,11 +171,7 @@ class CudaBackend(Backend):
     @staticmethod
     def _device(device: CudaDeviceInfo | None) -> dict[str, object]:
         """A thread's device keys in /2/backends (after its hashrate); health comes later."""
-        if device is None:
-            return {}
-        keys = device.to_json()
-        keys.pop("index")  # the thread's own "index" says it
-        return keys
+        return device.to_json() if device is not None else {}
 
     # -- health (NVML) -----------------------------------------------------------------------
     def start(self) -> None:

@@ -38,10 +38,6 @@ class CudaDeviceInfo:
     memory_clock_khz: int = 0
 
     @property
-    def key(self) -> str:
-        return str(self.index)
-
-    @property
     def arch(self) -> str:
         return f"sm_{self.capability[0]}{self.capability[1]}"
 
@@ -53,9 +49,9 @@ class CudaDeviceInfo:
         )
 
     def to_json(self) -> dict[str, object]:
-        """Its entry in /2/backends (XMRig's CUDA field names where they exist)."""
+        """Its keys in a CUDA thread's /2/backends entry, after the hashrate (XMRig's names;
+        the thread's own "index" says which device)."""
         return {
-            "index": self.index,
             "name": self.name,
             "bus_id": self.pci_bus_id,
             "smx": self.sm_count,
@@ -87,18 +83,9 @@ class CudaThreadConfig:
 
     def __post_init__(self) -> None:
         self.threads = max(1, int(self.threads))
-        if self.intensity and not self.blocks:
-            self.blocks = -(-int(self.intensity) // self.threads)
-        self.blocks = max(1, int(self.blocks))
-        self.intensity = int(self.intensity) or self.threads * self.blocks
-        self.blocks = -(-self.intensity // self.threads)
-
-    @property
-    def device(self) -> str:
-        return str(self.index)
-
-    def memory_bytes(self) -> int:
-        return self.intensity * per_hash_bytes()
+        blocks = max(1, int(self.blocks))
+        self.intensity = int(self.intensity) or self.threads * blocks
+        self.blocks = -(-self.intensity // self.threads)  # intensity decides when given
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 log = logging.getLogger("xminer.cuda")
@@ -29,21 +29,12 @@ class GpuHealth:
     fan_speed: list[int] = field(default_factory=list)  # percent, one per fan
 
     def to_json(self) -> dict[str, object]:
-        """The ``health`` object of a CUDA thread in /2/backends (XMRig's keys)."""
-        return {
-            "temperature": self.temperature,
-            "power": self.power,
-            "clock": self.clock,
-            "mem_clock": self.mem_clock,
-            "fan_speed": list(self.fan_speed),
-        }
+        """The ``health`` object of a CUDA thread in /2/backends (XMRig's keys: the fields)."""
+        return asdict(self)
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> GpuHealth:
-        return cls(
-            int(doc.get("temperature", 0)), int(doc.get("power", 0)), int(doc.get("clock", 0)),
-            int(doc.get("mem_clock", 0)), [int(f) for f in doc.get("fan_speed", [])],
-        )  # fmt: skip
+        return cls(**doc)
 
     def describe(self) -> str:
         """XMRig's health line after the device: ``250W 65C 1755/1593 MHz fan0:30%``."""

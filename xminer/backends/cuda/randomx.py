@@ -254,15 +254,8 @@ class CudaRandomX(GpuRandomX):
     def _free(self, buf: Any) -> None:
         buf.free()  # a device allocation, or a HostMapping
 
-    def _upload_dataset(self, address: int, size: int) -> Any:
-        """The fast mode's dataset: a device copy, or mapped where it lies (dataset_host)."""
-        if self.dataset_host:
-            return HostMapping(address, size)
-        return self._upload(address, size)
-
-    @property
-    def keeps_host_dataset(self) -> bool:
-        return self.dataset_host
+    def _map_host(self, address: int, size: int) -> Any:
+        return HostMapping(address, size)
 
     @contextlib.contextmanager
     def _current(self) -> Iterator[None]:

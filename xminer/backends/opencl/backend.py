@@ -8,11 +8,10 @@ the context's cache, fast mode the context's dataset (nothing is rebuilt here).
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from xminer.backends.base import Backend, BackendContext, GpuWorker, Worker
-from xminer.backends.gpu_common import thread_profile
+from xminer.backends.gpu_common import devices_hint, thread_profile
 from xminer.backends.opencl.devices import (
     DeviceInfo,
     PlatformInfo,
@@ -54,23 +53,6 @@ def select_platforms(choice: object, platforms: list[PlatformInfo]) -> list[Plat
     raise ValueError(f'OpenCL platform "{text}" not found (platforms: {names})')
 
 
-def _wanted(options: dict[str, Any]) -> list[int | str] | None:
-    """--opencl-devices / "devices-hint" (or the older "devices"): device indexes within the
-    platform ("0,1", [0, 1] or 0), or "platform:device" keys ("0:1"); None = all devices."""
-    wanted = options.get("devices-hint", options.get("devices"))
-    if wanted is None or wanted == "" or wanted == []:
-        return None
-    if isinstance(wanted, int | str):
-        wanted = str(wanted).replace(" ", "").split(",")
-    out: list[int | str] = []
-    for item in wanted:
-        text = str(item).strip()
-        if not text:
-            continue
-        out.append(text if ":" in text else int(text))
-    return out
-
-
 def _named(device: DeviceInfo, wanted: list[int | str] | None) -> bool:
     return wanted is not None and (device.device_index in wanted or device.key in wanted)
 
@@ -79,7 +61,7 @@ def usable_devices(options: dict[str, Any], devices: list[DeviceInfo]) -> list[D
     """The devices threads may go to: those devices-hint names (all without one), less the
     CPU devices while the CPU backend runs (option "_cpu_backend") unless devices-hint names
     them, so that the two backends never fight over the cores."""
-    wanted = _wanted(options)
+    wanted = devices_hint(options)
     cpu_backend = bool(options.get("_cpu_backend", False))
     out = []
     for device in devices:
@@ -145,14 +127,6 @@ def plan_threads(options: dict[str, Any], devices: list[DeviceInfo]) -> list[Thr
 class OpenCLWorker(GpuWorker):
     config: ThreadConfig
 
-    def setup(self) -> None:
-        if self.config.affinity >= 0:
-            try:
-                os.sched_setaffinity(self.thread.native_id or 0, {self.config.affinity})
-            except (OSError, ValueError) as exc:
-                log.warning("thread #%d: cannot set affinity: %s", self.info.index, exc)
-        super().setup()
-
     def make_gpu(self, mode: str) -> Any:
         from xminer.backends.opencl.randomx import OpenCLRandomX
 
@@ -207,7 +181,7 @@ class OpenCLBackend(Backend):
     def make_workers(self) -> list[Worker]:
         if not self.plan:
             self.availability()
-        by_key = {d.key: d for d in list_devices()}
+        by_key = {d.key: d for d in self.devices}
         new_counter = self.ctx.state.new_counter
         return [
             OpenCLWorker(
@@ -235,7 +209,7 @@ class OpenCLBackend(Backend):
         """The platform in use: the first thread's (the first selected without threads)."""
         if self.plan:
             first = self.plan[0].device.split(":")[0]
-            for p in list_platforms():
+            for p in self.platforms:
                 if str(p.index) == first:
                     return p
         return self.platforms[0] if self.platforms else None
