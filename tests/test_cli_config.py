@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -194,3 +195,61 @@ def test_search_path_order(isolated: Path, capsys: pytest.CaptureFixture[str]) -
     assert run("-c", str(home / ".config" / "xmrig.json"), "--bench=1M", "--print-config") == 0
     out = capsys.readouterr().out
     assert json.loads(out[out.index("{") :])["print-time"] == 11
+
+
+def make_fifo(path: Path) -> str:
+    os.mkfifo(path)
+    return str(path)
+
+
+def make_loop(path: Path) -> str:
+    os.symlink(path.with_name("loop-b"), path)
+    os.symlink(path, path.with_name("loop-b"))
+    return str(path)
+
+
+def make_large(path: Path) -> str:
+    with path.open("wb") as f:
+        f.truncate(17 * 2**20)  # sparse: no disk used
+    return str(path)
+
+
+def make_text(text: str) -> Any:
+    def make(path: Path) -> str:
+        path.write_text(text)
+        return str(path)
+
+    return make
+
+
+def make_dir(path: Path) -> str:
+    path.mkdir()
+    return str(path)
+
+
+UNREADABLE = [
+    ("fifo", make_fifo, "cannot read: not a regular file"),
+    ("dev_zero", lambda _: "/dev/zero", "cannot read: not a regular file"),
+    ("symlink_loop", make_loop, "cannot read: Too many levels of symbolic links"),
+    ("directory", make_dir, "cannot read: Is a directory"),
+    ("over_16_mib", make_large, "cannot read: larger than 16 MiB"),
+    ("deep", make_text('{"x": ' + "[" * 1000 + "]" * 1000 + "}"), "nested deeper than 64"),
+    ("digits", make_text('{"print-time": ' + "9" * 5000 + "}"), "invalid JSON: Exceeds the limit"),
+]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("make", "message"), [u[1:] for u in UNREADABLE], ids=[u[0] for u in UNREADABLE]
+)
+@pytest.mark.parametrize("extra", [[], ["--dry-run"]])
+def test_config_that_cannot_be_read_is_one_line(
+    isolated: Path, capsys: pytest.CaptureFixture[str], make: Any, message: str, extra: list[str]
+) -> None:
+    """Only a regular file of at most 16 MiB is read; never a traceback, never a wait."""
+    path = make(isolated / "c.json")
+    assert run("-c", path, "--bench=1M", *extra) == 1
+    err = capsys.readouterr().err
+    name = "c.json" if path.startswith(str(isolated)) else path
+    assert err.startswith(f"xminer: {name}: {message}"), err
+    assert err.count("\n") == 1
