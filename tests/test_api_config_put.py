@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,10 +17,10 @@ from tests.api_support import CAPTURES, JSON, TOKEN, Request, RunningMiner, auth
 from tests.monerod import free_port
 from tests.test_api import BAD_BODIES, FULL
 from tools.testpool import TestPool
-from xminer.cli import follow_config
+from xminer.cli import build, follow_config
 from xminer.config import load
 from xminer.config.manager import ConfigManager
-from xminer.config.settings import check_runnable
+from xminer.config.settings import check_runnable, settings_from_config
 
 
 @pytest.fixture
@@ -135,3 +136,94 @@ def test_put_http_port_moves_the_listener(rm: tuple[RunningMiner, Path]) -> None
     assert reply.status == 200 and reply.json()["http"]["port"] == new_port
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", old_port)) != 0  # nothing listens there any more
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "named"),
+    [("port", None, "http.port"), ("host", "192.0.2.1", "http.host")],
+    ids=["taken_port", "foreign_host"],
+)
+def test_put_http_address_it_cannot_listen_on_is_refused(
+    rm: tuple[RunningMiner, Path], taken_port: int, key: str, value: object, named: str
+) -> None:
+    """Checked before the answer: 400 naming the key, the listener, config and file stay."""
+    running, path = rm
+    port, before, file_before = running.port, running.get("/2/config").body, path.read_bytes()
+    doc = json.loads(before)
+    doc["http"][key] = taken_port if value is None else value
+    reply = running.request(
+        Request("PUT", "/2/config", {**auth(TOKEN), **JSON}, json.dumps(doc).encode())
+    )
+    assert reply.status == 400
+    assert reply.json()["error"].startswith(f"config: {named}: ")
+    assert "cannot listen on" in reply.json()["error"]
+    assert running.port == port and running.get("/2/config").body == before
+    assert path.read_bytes() == file_before
+
+
+def test_watched_edit_to_a_taken_port_keeps_the_listener(
+    rm: tuple[RunningMiner, Path], taken_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    running, path = rm
+    assert running.miner is not None and running.miner.config is not None
+    manager = running.miner.config
+    port, before = running.port, running.get("/2/config").body
+    doc = json.loads(path.read_text())
+    doc["http"]["port"] = taken_port
+    path.write_text(json.dumps(doc))
+
+    async def reload() -> bool:
+        return bool(manager.reload())
+
+    with caplog.at_level(logging.INFO, logger="xminer"):
+        assert running.call(reload) is False
+    lines = [r.getMessage() for r in caplog.records if "http.port" in r.getMessage()]
+    assert len(lines) == 1 and "the running configuration stays" in lines[0]
+    assert running.port == port and running.get("/2/config").body == before
+
+
+def test_command_line_threads_survive_a_dashboard_save(tmp_path: Path) -> None:
+    """-t 1 shows in GET /1/config as the profile it overrides, so the document a dashboard
+    sends back keeps one thread (it restarted with the automatic count)."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"autosave": False}))
+    http = ["--http-host=127.0.0.1", "--http-port=0", f"--http-access-token={TOKEN}"]
+    startup = build(["-c", str(path), "--bench=1M", "-t", "1", *http, "--http-no-restricted"])
+    assert startup is not None
+    with RunningMiner(FULL) as running:
+        assert running.miner is not None
+        manager = ConfigManager(startup.config, path, check=check_runnable)
+        running.miner.config = manager
+        follow_config(running.miner, manager)
+        doc = running.get("/1/config").json()
+        assert len(doc["cpu"]["rx"]) == 1
+        reply = send(running.port, Request("PUT", "/1/config", {**auth(TOKEN), **JSON},
+                                           json.dumps(doc).encode()))  # fmt: skip
+        assert reply.status == 204
+        assert len(settings_from_config(manager.config).cpu_threads) == 1
+        assert running.get("/1/config").json()["cpu"]["rx"] == doc["cpu"]["rx"]
+        running.wait_for(lambda: cpu_threads(running) == 1)
+
+
+@pytest.mark.parametrize("log_file", ["/nonexistent/x.log", ".", "a\x00b"])
+def test_put_log_file_that_cannot_be_opened_is_kept_with_a_warning(
+    rm: tuple[RunningMiner, Path], log_file: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As XMRig: accepted and saved; one line says the file cannot be opened; mining goes on."""
+    running, path = rm
+    doc = running.get("/2/config").json()
+    doc["log-file"] = log_file
+    assert put(running, doc) == 204
+    assert json.loads(path.read_text())["log-file"] == log_file
+    out = capsys.readouterr().out
+    assert out.count("cannot open") == 1 and "Traceback" not in out
+    assert running.get("/2/config").json()["log-file"] == log_file
+    running.wait_hashing()

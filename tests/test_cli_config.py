@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.cli_support import spawn
+from tests.test_bench_cli import wait_for
 from xminer.cli import main
 
 GOOD = {"pools": [{"url": "pool.example:3333", "user": "wallet"}], "print-time": 30}
@@ -253,3 +256,52 @@ def test_config_that_cannot_be_read_is_one_line(
     name = "c.json" if path.startswith(str(isolated)) else path
     assert err.startswith(f"xminer: {name}: {message}"), err
     assert err.count("\n") == 1
+
+
+BAD_LOG_FILES = ["logs/x.log", "/nonexistent/x.log", ".", "a\x00b"]
+
+
+@pytest.mark.parametrize("log_file", BAD_LOG_FILES)
+def test_log_file_that_cannot_be_opened_is_one_line(
+    isolated: Path, capsys: pytest.CaptureFixture[str], log_file: str
+) -> None:
+    """XMRig goes on without the file; a NUL can come only from a config file."""
+    (isolated / "config.json").write_text(json.dumps({"log-file": log_file}))
+    assert run("--bench=1M", "--print-config") == 0
+    out = capsys.readouterr().out
+    assert "Traceback" not in out
+    warning = [line for line in out.splitlines() if "cannot open" in line]
+    assert len(warning) == 1 and "logging to the console only" in warning[0]
+    assert json.loads(out[out.index("{") :])["log-file"] == log_file
+
+
+@pytest.mark.parametrize("log_file", [*BAD_LOG_FILES, "good.log"])
+def test_dry_run_opens_no_log_file(
+    isolated: Path, capsys: pytest.CaptureFixture[str], log_file: str
+) -> None:
+    (isolated / "config.json").write_text(json.dumps({"log-file": log_file}))
+    assert run("--bench=1M", "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "configuration OK" in out and "cannot open" not in out
+    assert sorted(p.name for p in isolated.iterdir()) == ["config.json"]
+
+
+@pytest.mark.timeout(300)
+def test_miner_runs_without_a_log_file_it_cannot_open_and_stops_on_sighup(
+    tmp_path: Path,
+) -> None:
+    """The warning, then the miner starts; SIGHUP stops it cleanly (exit 0), as XMRig."""
+    proc = spawn("--bench=10M", "--randomx-mode=light", "-t", "1", "--log-file",
+                 str(tmp_path / "no" / "x.log"), home=tmp_path)  # fmt: skip
+    try:
+        lines = wait_for(proc, r"COMMANDS", 120)
+        proc.send_signal(signal.SIGHUP)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    out = "".join(lines) + out
+    assert proc.returncode == 0, out
+    assert out.count("cannot open: No such file or directory") == 1
+    assert "SIGHUP received, exiting" in out and "Traceback" not in out
