@@ -44,7 +44,7 @@ def write(path: Path, text: str) -> tuple[bytes, int]:
 
 
 BAD_FILES = [
-    ('{"pools": [', "config.json: line 1 column 12: invalid JSON"),
+    ('{"pools": [', "config.json: invalid JSON: Expecting value: line 1 column 12"),
     ("[1, 2]", "config.json: [1, 2]: expected a JSON object"),
     (
         '{"pools": [{"url": "a:1", "user": "w"}, {"url": "stratum+tcp//x", "user": "w"}]}',
@@ -236,7 +236,7 @@ UNREADABLE = [
     ("symlink_loop", make_loop, "cannot read: Too many levels of symbolic links"),
     ("directory", make_dir, "cannot read: Is a directory"),
     ("over_16_mib", make_large, "cannot read: larger than 16 MiB"),
-    ("deep", make_text('{"x": ' + "[" * 1000 + "]" * 1000 + "}"), "nested deeper than 64"),
+    ("deep", make_text('{"x": ' + "[" * 1000 + "]" * 1000 + "}"), "JSON nested deeper than 64"),
     ("digits", make_text('{"print-time": ' + "9" * 5000 + "}"), "invalid JSON: Exceeds the limit"),
 ]
 
