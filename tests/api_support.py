@@ -17,7 +17,8 @@ from xminer.api import ApiServer, ApiSettings, start_api
 from xminer.backends.cpu import CpuThread
 from xminer.miner import BenchmarkSource, Miner, MinerSettings
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "xmrig-api"
+# XMRig's captured replies and configs, copied into the repository so that a clone runs alone
+CAPTURES = Path(__file__).resolve().parent / "fixtures" / "xmrig-api"
 OPENAPI = Path(__file__).resolve().parents[1] / "xminer" / "api" / "openapi.json"
 TOKEN = "SECRET"
 BENCH_SIZE = 10_000_000  # never reached: about 30 H/s in light mode
@@ -115,13 +116,32 @@ class RunningMiner:
         body = json.dumps({"method": method, "id": rpc_id}).encode()
         return self.request(Request("POST", "/json_rpc", {**auth(token), **JSON}, body))
 
-    def wait_for(self, what: Callable[[], bool], timeout: float = 60.0) -> None:
+    def wait_for(self, what: Callable[[], bool], timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if what():
                 return
             time.sleep(0.5)
         raise AssertionError("condition not reached in time")
+
+    def counters(self) -> dict[int, int]:
+        """Hashes counted so far by each thread of the running backends (by counter)."""
+        assert self.miner is not None
+        state = self.miner.state
+        with state.lock:
+            running = [b for b in state.backends.values() if b.running]
+            return {id(t.counter): t.counter.total for b in running for t in b.threads}
+
+    def wait_hashing(self, timeout: float = 240.0) -> None:
+        """Until every running thread has counted hashes since this call (a rebuilt thread:
+        any), however slowly the machine hashes; no hashrate window has to fill."""
+        before = self.counters()
+
+        def grown() -> bool:
+            now = self.counters()
+            return bool(now) and all(n > before.get(key, 0) for key, n in now.items())
+
+        self.wait_for(grown, timeout)
 
 
 JSON = {"Content-Type": "application/json"}
@@ -143,7 +163,7 @@ def send(port: int, req: Request) -> Reply:
 
 
 def load_capture(name: str) -> Any:
-    return json.loads((SHARED / f"{name}.json").read_text())
+    return json.loads((CAPTURES / f"{name}.json").read_text())
 
 
 def kind(value: object) -> str:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.cli_support import spawn
+from tests.test_bench_cli import wait_for
 from xminer.cli import main
 
 GOOD = {"pools": [{"url": "pool.example:3333", "user": "wallet"}], "print-time": 30}
@@ -40,7 +44,7 @@ def write(path: Path, text: str) -> tuple[bytes, int]:
 
 
 BAD_FILES = [
-    ('{"pools": [', "config.json: line 1 column 12: invalid JSON"),
+    ('{"pools": [', "config.json: invalid JSON: Expecting value: line 1 column 12"),
     ("[1, 2]", "config.json: [1, 2]: expected a JSON object"),
     (
         '{"pools": [{"url": "a:1", "user": "w"}, {"url": "stratum+tcp//x", "user": "w"}]}',
@@ -165,9 +169,7 @@ def test_every_xmrig_option_name_is_known() -> None:
     from xminer.config.options import TABLE
 
     known = set(TABLE.index())
-    help_file = Path(__file__).resolve().parents[1].parent / "shared/xmrig-api/xmrig-help.txt"
-    if not help_file.exists():
-        pytest.skip("shared/ is not beside the repository")
+    help_file = Path(__file__).resolve().parent / "fixtures" / "xmrig-api" / "xmrig-help.txt"
     wanted: set[str] = set()
     for line in help_file.read_text().splitlines():
         match = re.match(r"^\s+(?:(-\w), )?(--[\w-]+)", line)
@@ -196,3 +198,110 @@ def test_search_path_order(isolated: Path, capsys: pytest.CaptureFixture[str]) -
     assert run("-c", str(home / ".config" / "xmrig.json"), "--bench=1M", "--print-config") == 0
     out = capsys.readouterr().out
     assert json.loads(out[out.index("{") :])["print-time"] == 11
+
+
+def make_fifo(path: Path) -> str:
+    os.mkfifo(path)
+    return str(path)
+
+
+def make_loop(path: Path) -> str:
+    os.symlink(path.with_name("loop-b"), path)
+    os.symlink(path, path.with_name("loop-b"))
+    return str(path)
+
+
+def make_large(path: Path) -> str:
+    with path.open("wb") as f:
+        f.truncate(17 * 2**20)  # sparse: no disk used
+    return str(path)
+
+
+def make_text(text: str) -> Any:
+    def make(path: Path) -> str:
+        path.write_text(text)
+        return str(path)
+
+    return make
+
+
+def make_dir(path: Path) -> str:
+    path.mkdir()
+    return str(path)
+
+
+UNREADABLE = [
+    ("fifo", make_fifo, "cannot read: not a regular file"),
+    ("dev_zero", lambda _: "/dev/zero", "cannot read: not a regular file"),
+    ("symlink_loop", make_loop, "cannot read: Too many levels of symbolic links"),
+    ("directory", make_dir, "cannot read: Is a directory"),
+    ("over_16_mib", make_large, "cannot read: larger than 16 MiB"),
+    ("deep", make_text('{"x": ' + "[" * 1000 + "]" * 1000 + "}"), "JSON nested deeper than 64"),
+    ("digits", make_text('{"print-time": ' + "9" * 5000 + "}"), "invalid JSON: Exceeds the limit"),
+]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("make", "message"), [u[1:] for u in UNREADABLE], ids=[u[0] for u in UNREADABLE]
+)
+@pytest.mark.parametrize("extra", [[], ["--dry-run"]])
+def test_config_that_cannot_be_read_is_one_line(
+    isolated: Path, capsys: pytest.CaptureFixture[str], make: Any, message: str, extra: list[str]
+) -> None:
+    """Only a regular file of at most 16 MiB is read; never a traceback, never a wait."""
+    path = make(isolated / "c.json")
+    assert run("-c", path, "--bench=1M", *extra) == 1
+    err = capsys.readouterr().err
+    name = "c.json" if path.startswith(str(isolated)) else path
+    assert err.startswith(f"xminer: {name}: {message}"), err
+    assert err.count("\n") == 1
+
+
+BAD_LOG_FILES = ["logs/x.log", "/nonexistent/x.log", ".", "a\x00b"]
+
+
+@pytest.mark.parametrize("log_file", BAD_LOG_FILES)
+def test_log_file_that_cannot_be_opened_is_one_line(
+    isolated: Path, capsys: pytest.CaptureFixture[str], log_file: str
+) -> None:
+    """XMRig goes on without the file; a NUL can come only from a config file."""
+    (isolated / "config.json").write_text(json.dumps({"log-file": log_file}))
+    assert run("--bench=1M", "--print-config") == 0
+    out = capsys.readouterr().out
+    assert "Traceback" not in out
+    warning = [line for line in out.splitlines() if "cannot open" in line]
+    assert len(warning) == 1 and "logging to the console only" in warning[0]
+    assert json.loads(out[out.index("{") :])["log-file"] == log_file
+
+
+@pytest.mark.parametrize("log_file", [*BAD_LOG_FILES, "good.log"])
+def test_dry_run_opens_no_log_file(
+    isolated: Path, capsys: pytest.CaptureFixture[str], log_file: str
+) -> None:
+    (isolated / "config.json").write_text(json.dumps({"log-file": log_file}))
+    assert run("--bench=1M", "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "configuration OK" in out and "cannot open" not in out
+    assert sorted(p.name for p in isolated.iterdir()) == ["config.json"]
+
+
+@pytest.mark.timeout(300)
+def test_miner_runs_without_a_log_file_it_cannot_open_and_stops_on_sighup(
+    tmp_path: Path,
+) -> None:
+    """The warning, then the miner starts; SIGHUP stops it cleanly (exit 0), as XMRig."""
+    proc = spawn("--bench=10M", "--randomx-mode=light", "-t", "1", "--log-file",
+                 str(tmp_path / "no" / "x.log"), home=tmp_path)  # fmt: skip
+    try:
+        lines = wait_for(proc, r"COMMANDS", 120)
+        proc.send_signal(signal.SIGHUP)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    out = "".join(lines) + out
+    assert proc.returncode == 0, out
+    assert out.count("cannot open: No such file or directory") == 1
+    assert "SIGHUP received, exiting" in out and "Traceback" not in out

@@ -184,3 +184,50 @@ def test_reload_keeps_command_line_options_on_top(
     config = manager.config
     assert config.print_time == 7 and config.colors is False and config.benchmark is not None
     assert config.cpu.override is not None and config.cpu.override.count == 1
+
+
+def deep_text(path: Path) -> None:
+    write(path, '{"print-time": 5, "x": ' + "[" * 1000 + "]" * 1000 + "}", 2_000_000)
+
+
+def long_number(path: Path) -> None:
+    write(path, '{"print-time": ' + "7" * 5000 + "}", 2_000_000)
+
+
+def fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (deep_text, "JSON nested deeper than 64 levels"),
+        (
+            long_number,
+            "invalid JSON: Exceeds the limit (4300 digits) for integer string conversion",
+        ),
+        (fifo, "cannot read: not a regular file"),
+    ],
+)
+def test_watched_edit_that_cannot_be_read_is_one_log_line(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    edit: Any,
+    message: str,
+) -> None:
+    import logging
+
+    monkeypatch.setattr(logging.getLogger("xminer"), "propagate", True)
+    manager, path, calls = manager_for(tmp_path)
+    watcher = ConfigWatcher(manager)
+    edit(path)
+    with caplog.at_level(logging.INFO, logger="xminer.config"):
+        assert watcher.poll() is True
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1 and lines[0].startswith(f"{path}: {message}")
+    assert lines[0].endswith(" (ignored, the running configuration stays)")
+    assert not any(r.exc_info for r in caplog.records)
+    assert manager.config.print_time == 30 and calls == []

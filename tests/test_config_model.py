@@ -13,7 +13,7 @@ from xminer.config.profiles import CpuProfile, find_profile, parse_profile
 from xminer.config.settings import config_algo, make_work_source, settings_from_config
 from xminer.cpuinfo import CpuInfo
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "xmrig-api"
+CAPTURES = Path(__file__).resolve().parent / "fixtures" / "xmrig-api"
 CAPTURED = [
     "1_config.json",
     "2_config.json",
@@ -24,16 +24,10 @@ CAPTURED = [
 INFO = CpuInfo("test cpu", 6, 1, 1, l3=8 * 2**20, cores=4, threads=4)
 
 
-def require_shared() -> None:
-    if not SHARED.is_dir():
-        pytest.skip(f"{SHARED} is not checked out beside the repository")
-
-
 @pytest.mark.parametrize("name", CAPTURED)
 def test_captured_config_round_trips(name: str) -> None:
-    require_shared()
-    raw = json.loads((SHARED / name).read_text())
-    config = load(SHARED / name)
+    raw = json.loads((CAPTURES / name).read_text())
+    config = load(CAPTURES / name)
     out = config.to_json()
     assert out == raw
     assert json.dumps(out) == json.dumps(raw)  # same key order everywhere
@@ -41,8 +35,7 @@ def test_captured_config_round_trips(name: str) -> None:
 
 
 def test_captured_values_are_typed() -> None:
-    require_shared()
-    config = load(SHARED / "poolmode" / "p_ocl_platform0_2_config.json")
+    config = load(CAPTURES / "poolmode" / "p_ocl_platform0_2_config.json")
     assert config.http.port == 44444 and config.http.restricted is False
     assert config.randomx.mode == "light" and config.opencl.platform == 0
     assert config.pools[0].url == "127.0.0.1:3333" and config.pools[0].host_port == (

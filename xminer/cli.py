@@ -29,6 +29,7 @@ from xminer.config.settings import (
     generated_profiles,
     make_work_source,
     settings_from_config,
+    shown_json,
 )
 from xminer.console.log import set_title, setup_logging
 from xminer.miner import Miner
@@ -128,11 +129,12 @@ def build(argv: list[str]) -> Startup | None:
     return Startup(parsed, config, file_config, path)
 
 
-def setup_console(config: Config) -> None:
+def setup_console(config: Config, dry_run: bool = False) -> None:
+    """Logging as the config asks; a dry run opens (and creates) no log file."""
     setup_logging(
         color=None if config.colors else False,
         verbose=config.verbose_level > 0,
-        log_file=config.log_file,
+        log_file=None if dry_run else config.log_file,
         syslog=config.syslog,
     )
 
@@ -175,10 +177,10 @@ def autosave(startup: Startup, manager: ConfigManager) -> Config:
 
 def run(startup: Startup) -> int:
     config = startup.config
-    setup_console(config)
+    setup_console(config, startup.dry_run)
     announce(startup)
     if startup.parsed.has("print-config"):
-        print(json.dumps(config.to_json(), indent=4))
+        print(json.dumps(shown_json(config), indent=4))
         return 0
     if startup.parsed.has("print-platforms"):
         from xminer.backends.opencl.devices import platforms_listing
@@ -263,7 +265,15 @@ def start_http_api(miner: Miner, manager: ConfigManager) -> None:
 
 
 def follow_config(miner: Miner, manager: ConfigManager) -> None:
-    """Every change of the configuration (file watch, PUT /2/config) reaches the running miner."""
+    """Every change of the configuration (file watch, PUT /2/config) reaches the running miner;
+    one the API could not follow (an address it cannot listen on) is refused first."""
+    from xminer.api import ApiSettings
+    from xminer.api.server import check_move
+
+    def api_can_follow(config: Config) -> None:
+        check_move(miner.api, ApiSettings.from_config(config.to_json()))
+
+    manager.add_check(api_can_follow)
     manager.on_change(lambda old, new: apply_live(miner, old, new))
 
 

@@ -373,7 +373,7 @@ class Miner:
             logging.getLogger("xminer.signal").info("%s received, exiting", signame)
             self.shutdown()
 
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: as XMRig, a clean stop
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, on_signal, sig.name)
 

@@ -7,10 +7,10 @@ Without one GET shows what the miner and the API were started with, and PUT appl
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from xminer import jsonsafe
 from xminer.api.settings import ApiSettings
 from xminer.bench import size_name
 
@@ -65,11 +65,9 @@ def fallback(miner: Miner, api: ApiSettings) -> dict[str, Any]:
 def parse_body(body: bytes) -> dict[str, Any] | str:
     """The body as a non-empty object, or the reason it is unusable."""
     try:
-        doc = json.loads(body)
-    except UnicodeDecodeError:
-        return "body is not UTF-8"
-    except ValueError as exc:
-        return f"malformed JSON: {exc}"
+        doc = jsonsafe.loads(body)
+    except jsonsafe.JsonError as exc:  # not UTF-8, malformed, nested too deep
+        return f"body: {exc}"
     if not isinstance(doc, dict) or not doc:
         return "BAD_REQUEST"
     return doc

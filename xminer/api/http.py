@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
+import tornado.httputil
 import tornado.web
 
 from xminer.api import config as config_api
@@ -31,6 +32,7 @@ CORS = {
 }
 KNOWN_METHODS = ("DELETE", "GET", "HEAD", "POST", "PUT")
 MAX_BODY = 1024 * 1024  # larger config bodies are refused with 413
+MAX_LOGGED = 200  # characters of a failed request's URL (or user agent) the log shows
 
 
 class ApiError(tornado.web.HTTPError):
@@ -46,6 +48,26 @@ def error_body(status: int, reason: str | None = None) -> dict[str, Any]:
     if reason and reason != name:
         return {"error": reason, "status": status}  # XMRig: a parser message comes first
     return {"status": status, "error": name}
+
+
+def error_reply(
+    status: int,
+) -> tuple[tornado.httputil.ResponseStartLine, tornado.httputil.HTTPHeaders, bytes]:
+    """A whole error reply (status line, headers, body) for code that runs before a handler."""
+    body = dumps(error_body(status)).encode()
+    headers = tornado.httputil.HTTPHeaders(
+        {**CORS, "Content-Type": "application/json", "Content-Length": str(len(body))}
+    )
+    reason = HTTPStatus(status).phrase
+    return tornado.httputil.ResponseStartLine("HTTP/1.1", status, reason), headers, body
+
+
+def shorten(text: str) -> str:
+    """A URL or header as the log shows it: at most MAX_LOGGED characters (a probe may send
+    60 KB of them)."""
+    if len(text) <= MAX_LOGGED:
+        return text
+    return f"{text[:MAX_LOGGED]}... ({len(text)} characters)"
 
 
 def is_json(content_type: str | None) -> bool:
@@ -65,10 +87,10 @@ def log_request(handler: tornado.web.RequestHandler) -> None:
         "%s %s %s %d %dms %r",
         r.remote_ip,
         r.method,
-        r.uri,
+        shorten(r.uri or ""),
         status,
         int(1000 * r.request_time()),
-        r.headers.get("User-Agent", ""),
+        shorten(r.headers.get("User-Agent", "")),
     )
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from xminer import jsonsafe
 
 if TYPE_CHECKING:
     from xminer.miner import Miner
@@ -56,8 +57,8 @@ def parse(body: bytes) -> dict[str, Any]:
     if not body.strip():
         return _error(INVALID_REQUEST)  # as XMRig: an empty body is no request, not bad JSON
     try:
-        request = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        request = jsonsafe.loads(body)
+    except jsonsafe.JsonError:  # malformed, or nested too deep (its id included)
         return _error(PARSE_ERROR)
     if not isinstance(request, dict):
         return _error(INVALID_REQUEST)

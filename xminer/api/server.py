@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import errno
 import logging
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import tornado.httpserver
+import tornado.httputil
 import tornado.netutil
 import tornado.web
 
-from xminer.api.http import ApiHandler, log_request
+from xminer.api.http import ApiHandler, error_reply, log_request, shorten
 from xminer.api.machine import MachineInfo
 from xminer.api.rpc import Rpc
 from xminer.api.settings import ApiSettings
@@ -25,7 +28,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("xminer.api")
 BODY_TTL = 0.5  # seconds a built GET body is served again
 RETIRE_GRACE = 2.0  # seconds an old listener's connections live on after a rebind
-MAX_HTTP_BODY = 16 * 1024 * 1024  # Tornado drops larger requests; the handler refuses > 1 MiB
+MAX_HTTP_BODY = 16 * 1024 * 1024  # larger bodies are drained unread (413); the handler: > 1 MiB
+MAX_DRAIN = 256 * 1024 * 1024  # a body declared larger gets its 413 at once (connection closed)
+IDLE_TIMEOUT = 30.0  # seconds a connection may sit between requests or send its headers in
+BODY_TIMEOUT = 60.0  # seconds a request may take to send its body
 
 
 def bind(host: str, port: int) -> list[socket.socket]:
@@ -34,6 +40,76 @@ def bind(host: str, port: int) -> list[socket.socket]:
         return tornado.netutil.bind_sockets(port, None, family=socket.AF_UNSPEC)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     return tornado.netutil.bind_sockets(port, host, family=family)
+
+
+class OversizeGuard(tornado.httputil.HTTPMessageDelegate):
+    """A request whose body is over MAX_HTTP_BODY (declared, or counted as chunks arrive)
+    never reaches the handler: the rest of its body is read and dropped (a client still
+    sending would otherwise be reset before it reads the reply), then 413 is the answer.
+    Any other request passes through untouched."""
+
+    def __init__(
+        self,
+        delegate: tornado.httputil.HTTPMessageDelegate,
+        conn: tornado.httputil.HTTPConnection,
+    ) -> None:
+        self.delegate = delegate
+        self.conn = conn
+        self.start_line: tornado.httputil.RequestStartLine | None = None
+        self.received = 0
+        self.refused = False
+        self.passed_on = False  # the delegate saw the headers
+
+    def headers_received(
+        self,
+        start_line: tornado.httputil.RequestStartLine | tornado.httputil.ResponseStartLine,
+        headers: tornado.httputil.HTTPHeaders,
+    ) -> Awaitable[None] | None:
+        assert isinstance(start_line, tornado.httputil.RequestStartLine)
+        self.start_line = start_line
+        length = headers.get("Content-Length", "")
+        declared = int(length) if length.isdigit() else 0
+        if declared > MAX_DRAIN:
+            self.refused = True
+            self.finish()  # no draining that much: the connection closes after the reply
+            return None
+        # Tornado's own limit would answer a bare 400: drain up to MAX_DRAIN instead
+        self.conn.set_max_body_size(MAX_DRAIN)  # type: ignore[attr-defined]
+        if declared > MAX_HTTP_BODY:
+            self.refused = True
+            return None
+        self.passed_on = True
+        return self.delegate.headers_received(start_line, headers)
+
+    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
+        self.received += len(chunk)
+        if self.received > MAX_HTTP_BODY:
+            self.refused = True  # a chunked body grew too large: what the handler got is dropped
+        return None if self.refused else self.delegate.data_received(chunk)
+
+    def finish(self) -> None:
+        if not self.refused:
+            self.delegate.finish()
+            return
+        assert self.start_line is not None
+        log.info("%s %s 413 (body over %d MiB)", self.start_line.method,
+                 shorten(self.start_line.path), MAX_HTTP_BODY // 2**20)  # fmt: skip
+        start_line, headers, body = error_reply(413)
+        self.conn.write_headers(start_line, headers, body)
+        self.conn.finish()
+
+    def on_connection_close(self) -> None:
+        if self.passed_on:
+            self.delegate.on_connection_close()
+
+
+class ApiHttpServer(tornado.httpserver.HTTPServer):
+    """Tornado's server with the OversizeGuard in front of every request."""
+
+    def start_request(
+        self, server_conn: object, request_conn: tornado.httputil.HTTPConnection
+    ) -> tornado.httputil.HTTPMessageDelegate:
+        return OversizeGuard(super().start_request(server_conn, request_conn), request_conn)
 
 
 class BodyCache:
@@ -74,11 +150,19 @@ class ApiServer:
         self._http: tornado.httpserver.HTTPServer | None = None
         self._retired: set[tornado.httpserver.HTTPServer] = set()
         self._closing: set[asyncio.Future[None]] = set()
+        self._reserved: tuple[tuple[str, int], list[socket.socket]] | None = None
         self.port = 0
 
-    def listen(self) -> None:
-        sockets = bind(self.settings.host, self.settings.port)
-        http = tornado.httpserver.HTTPServer(self.app, max_body_size=MAX_HTTP_BODY, xheaders=False)
+    def listen(self, sockets: list[socket.socket] | None = None) -> None:
+        """Serve on ``sockets`` (bound already), else on a fresh bind of the settings' address."""
+        sockets = sockets or bind(self.settings.host, self.settings.port)
+        http = ApiHttpServer(
+            self.app,
+            max_body_size=MAX_HTTP_BODY,
+            idle_connection_timeout=IDLE_TIMEOUT,  # also bounds the time to send the headers
+            body_timeout=BODY_TIMEOUT,
+            xheaders=False,
+        )
         http.add_sockets(sockets)
         self._http = http
         self.port = sockets[0].getsockname()[1]
@@ -86,6 +170,7 @@ class ApiServer:
 
     async def stop(self) -> None:
         """Stop listening and close every connection (the miner is stopping)."""
+        self._release()
         http, self._http = self._http, None
         servers = ([http] if http is not None else []) + list(self._retired)
         self._retired.clear()
@@ -93,20 +178,83 @@ class ApiServer:
             server.stop()
             await server.close_all_connections()
 
+    def stays(self, settings: ApiSettings) -> bool:
+        """Whether ``settings`` keep the listener where it is (same host and port)."""
+        same = (self.settings.host, self.settings.port) == (settings.host, settings.port)
+        return same and settings.enabled and self._http is not None
+
+    def reserve(self, settings: ApiSettings) -> None:
+        """Bind now the address ``settings`` would move the API to, and keep the sockets for
+        the rebind that follows; OSError when it cannot be bound (nothing changes then).
+
+        The current port on another host cannot be tried while it is held: that move binds
+        when it happens, and the API goes back to where it was if it fails."""
+        if not settings.enabled or self.stays(settings):
+            return
+        if self._http is not None and settings.port == self.port:
+            return
+        address = (settings.host, settings.port)
+        if self._reserved is not None and self._reserved[0] == address:
+            return
+        sockets = bind(*address)
+        self._release()
+        self._reserved = (address, sockets)
+
+    def _release(self) -> None:
+        if self._reserved is not None:
+            for sock in self._reserved[1]:
+                sock.close()
+            self._reserved = None
+
+    def _bind_for(self, settings: ApiSettings) -> list[socket.socket]:
+        """The reserved sockets for ``settings``' address, else a fresh bind (OSError)."""
+        reserved, self._reserved = self._reserved, None
+        if reserved is not None and reserved[0] == (settings.host, settings.port):
+            return reserved[1]
+        if reserved is not None:
+            for sock in reserved[1]:
+                sock.close()
+        return bind(settings.host, settings.port)
+
     async def rebind(self, settings: ApiSettings) -> None:
-        """Apply new http/api settings; the listener moves only when host or port changed."""
+        """Apply new http/api settings; the listener moves only when host or port changed.
+        An address that cannot be bound is logged and the API stays where it was."""
         old = self.settings
-        self.settings = settings
         self.views = Views(self.miner, settings, self.machine)
         self.bodies.clear()
-        same = (old.host, old.port) == (settings.host, settings.port) and settings.enabled
-        if same and self._http is not None:
+        if self.stays(settings):
+            self.settings = settings
+            return
+        if not settings.enabled:
+            self.settings = settings
+            self._retire()
+            log.info("HTTP API disabled")
+            return
+        if self._http is not None and settings.port == self.port:
+            self._retire()  # the port it holds, on another host: free it first
+        try:
+            sockets = self._bind_for(settings)
+        except OSError as exc:
+            self._cannot_move(old, settings, exc)
             return
         self._retire()
-        if settings.enabled:
-            self.listen()
-        else:
-            log.info("HTTP API disabled")
+        self.settings = settings
+        self.listen(sockets)
+
+    def _cannot_move(self, old: ApiSettings, new: ApiSettings, exc: OSError) -> None:
+        """Keep the old address (listening again if it was freed for the move), with the rest
+        of the new settings (token, restricted, ids)."""
+        where = f"on {old.host}:{self.port}" if old.enabled else "off"
+        log.error("HTTP API cannot listen on %s:%d: %s (it stays %s)",
+                  new.host, new.port, exc.strerror or exc, where)  # fmt: skip
+        self.settings = dataclasses.replace(new, host=old.host, port=old.port, enabled=old.enabled)
+        self.views = Views(self.miner, self.settings, self.machine)
+        if self._http is None and old.enabled:
+            try:
+                self.listen(bind(old.host, self.port))
+            except OSError as again:
+                log.error("HTTP API cannot listen on %s:%d again: %s",
+                          old.host, self.port, again.strerror or again)  # fmt: skip
 
     def _retire(self) -> None:
         """Stop the old listener at once; its open connections (the client whose PUT moved
@@ -129,6 +277,24 @@ class ApiServer:
     def schedule_rebind(self, settings: ApiSettings) -> None:
         """Rebind after the current reply went out (a PUT /2/config that changed http)."""
         asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self.rebind(settings)))
+
+
+def check_move(server: ApiServer | None, settings: ApiSettings) -> None:
+    """Before a new config is accepted: ValueError naming ``http.host`` or ``http.port`` when
+    the API could not listen where ``settings`` put it (the address is kept bound for the
+    move when it can)."""
+    if server is None:
+        return
+    try:
+        server.reserve(settings)
+    except OSError as exc:
+        host_errors = (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT)
+        host = isinstance(exc, socket.gaierror) or exc.errno in host_errors
+        key, value = ("http.host", settings.host) if host else ("http.port", settings.port)
+        reason = exc.strerror or str(exc)
+        raise ValueError(
+            f"{key}: {value}: cannot listen on {settings.host}:{settings.port}: {reason}"
+        ) from None
 
 
 def start_api(miner: Miner, settings: ApiSettings) -> ApiServer:

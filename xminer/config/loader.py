@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
+from xminer import jsonsafe
 from xminer.config.errors import ConfigError
 from xminer.config.model import Config
 
 log = logging.getLogger("xminer.config")
 
 _warned: set[str] = set()
+MAX_FILE_BYTES = 16 * 1024 * 1024  # a config is a few KiB; more is a wrong file (or /dev/zero)
 
 
 def search_path(cwd: Path | None = None, home: Path | None = None) -> list[Path]:
@@ -38,24 +41,41 @@ def find_config(cwd: Path | None = None, home: Path | None = None) -> Path | Non
 def display_name(path: Path) -> str:
     """How a file is named in messages: relative to the working directory when inside it."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        full = path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        full = Path(os.path.abspath(path))
+    try:
+        return str(full.relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """A regular file's bytes, at most ``limit``; OSError or ValueError with the reason.
+
+    Opened without blocking, so that a FIFO is refused instead of waiting for a writer."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("not a regular file")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"larger than {limit // 2**20} MiB")
+    return data
 
 
 def read_json(path: Path) -> dict[str, Any]:
     """The file's JSON object; ConfigError (one line) for an unreadable or malformed file."""
     name = display_name(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        data = jsonsafe.loads(read_bytes(path))
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
         raise ConfigError("", None, f"cannot read: {reason}", name, plain=True) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno} column {exc.colno}"
-        raise ConfigError(where, None, f"invalid JSON: {exc.msg}", name, plain=True) from None
+    except jsonsafe.JsonError as exc:
+        raise ConfigError("", None, str(exc), name, plain=True) from None
+    except ValueError as exc:  # not a regular file, too large, a NUL in the name
+        raise ConfigError("", None, f"cannot read: {exc}", name, plain=True) from None
     if not isinstance(data, dict):
         raise ConfigError("", data, "expected a JSON object {...}", name)
     return data

@@ -19,6 +19,7 @@ from typing import Any
 from xminer.config.errors import ConfigError
 from xminer.config.loader import display_name, parse, read_json, warn_unknown
 from xminer.config.model import Config
+from xminer.config.settings import shown_json
 
 log = logging.getLogger("xminer.config")
 
@@ -83,6 +84,7 @@ class ConfigManager:
         self.path = path
         self.overlay = overlay
         self.check = check
+        self.checks: list[Callable[[Config], None]] = []  # more, added by the running parts
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
         self.saved_signature: tuple[int, int] | None = None
@@ -96,9 +98,10 @@ class ConfigManager:
         return display_name(self.path) if self.path else "config"
 
     def to_json(self) -> dict[str, Any]:
-        """What ``GET /2/config`` returns, in XMRig's key order."""
+        """What ``GET /2/config`` returns, in XMRig's key order (command-line threads shown
+        as the profile they override)."""
         with self._lock:
-            return self._config.to_json()
+            return shown_json(self._config)
 
     def validate(self, body: dict[str, Any]) -> Config:
         """A new Config from ``body`` alone (absent keys take defaults); changes nothing."""
@@ -106,11 +109,15 @@ class ConfigManager:
         self._check(config, "config")
         return config
 
+    def add_check(self, check: Callable[[Config], None]) -> None:
+        """One more check a new config must pass (after ``check``); it raises ValueError."""
+        self.checks.append(check)
+
     def _check(self, config: Config, source: str) -> None:
-        if self.check is None:
-            return
+        checks = [self.check] if self.check is not None else []
         try:
-            self.check(config)
+            for check in checks + self.checks:
+                check(config)
         except ValueError as exc:
             raise ConfigError("", None, str(exc), source, plain=True) from None
 

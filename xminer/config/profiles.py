@@ -102,18 +102,24 @@ def family(algo: str) -> str:
     return algo.split("/", 1)[0]
 
 
-def find_profile(profiles: dict[str, CpuProfile], algo: str) -> CpuProfile | None:
-    """Exact name (aliases followed), then the family, then "*"; None when nothing matches."""
+def profile_key(profiles: dict[str, CpuProfile], algo: str) -> str | None:
+    """The name of the profile ``algo`` uses: the exact name (aliases followed), then the
+    family, then "*"; None when nothing matches."""
     seen: set[str] = set()
     name = algo
     while name in profiles and name not in seen:
         seen.add(name)
         profile = profiles[name]
         if profile.alias is None:
-            return profile
+            return name
         name = profile.alias
     for key in (family(name), family(algo), "*"):
         profile = profiles.get(key)
         if profile is not None and profile.alias is None:
-            return profile
+            return key
     return None
+
+
+def find_profile(profiles: dict[str, CpuProfile], algo: str) -> CpuProfile | None:
+    key = profile_key(profiles, algo)
+    return None if key is None else profiles[key]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from xminer.backends.cpu.threads import CpuThread, auto_thread_count, plan_threads
 from xminer.config.model import Config
+from xminer.config.profiles import family, profile_key
 from xminer.cpuinfo import CpuInfo, cpu_info
 from xminer.miner import BenchmarkSource, MinerSettings, WorkSource
 
@@ -41,6 +43,24 @@ def cpu_threads(config: Config, info: CpuInfo | None = None) -> tuple[list[CpuTh
     if profile is None:
         return plan_threads(info, None, hint), True
     return profile.resolve(info.threads, auto_thread_count(info, hint)), False
+
+
+def shown_json(config: Config, info: CpuInfo | None = None) -> dict[str, Any]:
+    """What ``GET /2/config`` shows: the document, with the threads of -t / --cpu-affinity
+    written into the profile the algorithm uses (XMRig too shows its command-line threads as
+    a profile), so that a document sent back (a dashboard's save) keeps them."""
+    doc = config.to_json()
+    if config.cpu.override is None:
+        return doc
+    threads, _ = cpu_threads(config, info)
+    algo = config_algo(config)
+    key = profile_key(config.cpu.profiles, algo) or family(algo)
+    if config.cpu.max_threads_hint is None:
+        doc["cpu"].pop("max-threads-hint", None)  # shown only while there is no profile
+    doc["cpu"][key] = [
+        t.affinity if t.intensity == 1 else [t.intensity, t.affinity] for t in threads
+    ]
+    return doc
 
 
 def generated_profiles(config: Config, info: CpuInfo | None = None) -> Config | None:

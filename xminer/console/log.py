@@ -62,13 +62,28 @@ def setup_logging(
     handler.setFormatter(XmrigFormatter(color))
     root.addHandler(handler)
     if log_file:
-        file_handler = logging.FileHandler(log_file)
-        file_handler.setFormatter(XmrigFormatter(False))
-        root.addHandler(file_handler)
+        file_handler = open_log_file(log_file)
+        if file_handler is not None:
+            root.addHandler(file_handler)
     if syslog:
         handler = syslog_handler()
         if handler is not None:
             root.addHandler(handler)
+
+
+def open_log_file(path: str) -> logging.Handler | None:
+    """A handler appending to ``path``; None, with one warning, where it cannot be opened (a
+    missing folder, a directory, a NUL in the name): as XMRig, the miner goes on without it."""
+    try:
+        handler = logging.FileHandler(path)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        logging.getLogger("xminer.config").warning(
+            "log-file %s: cannot open: %s (logging to the console only)", ascii(path), reason
+        )
+        return None
+    handler.setFormatter(XmrigFormatter(False))
+    return handler
 
 
 def syslog_handler() -> logging.Handler | None:
