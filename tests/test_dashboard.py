@@ -18,7 +18,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.api_support import TOKEN, RunningMiner
+from tests.api_support import JSON, TOKEN, Request, RunningMiner, auth
 from tests.cli_support import spawn
 from tests.monerod import free_port
 from tests.test_bench_cli import wait_for
@@ -146,6 +146,24 @@ def test_restricted_dashboard_needs_no_token_and_only_reads(
         assert not browser.find_element(By.ID, "config").is_displayed()
     finally:
         rm.rebind(before)
+
+
+def test_page_files_need_no_token_and_load_nothing_from_elsewhere(rm: RunningMiner) -> None:
+    page = rm.get("/", token=None)
+    assert page.status == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert "connect-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["access-control-allow-origin"] == "*"
+    assert not re.search(rb"(src|href)=\"(https?:)?//", page.body)  # no CDN
+    script = rm.get("/dashboard/app.js", token=None)
+    assert script.status == 200
+    assert script.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert rm.get("/dashboard/style.css", token=None).status == 200
+    assert rm.get("/dashboard/nope.js", token=None).status == 404
+    assert rm.get("/2/summary", token=None).status == 401  # the data still needs the token
+    post = rm.request(Request("POST", "/", {**auth(TOKEN), **JSON}, b"{}"))
+    assert post.status == 404
 
 
 def test_banner_names_the_dashboard(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ DASHBOARD_ROUTE = r"/(?:dashboard/.*)?"  # what server.py sends here
 # the page loads nothing from elsewhere and talks only to its own origin
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-    "img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 
 

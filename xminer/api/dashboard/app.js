@@ -141,14 +141,18 @@ function drawChart(group, format, minStep = 0.01) {
   series.forEach(([, points], i) => {
     ctx.strokeStyle = COLORS[i % COLORS.length];
     ctx.lineWidth = 1.5;
+    ctx.fillStyle = ctx.strokeStyle;
+    // a window without a rate (null: too few samples yet) is bridged, not a gap
+    const known = points.filter(([, v]) => v !== null);
     ctx.beginPath();
-    let pen = false;
-    for (const [t, v] of points) {
-      if (v === null) { pen = false; continue; }
-      if (pen) ctx.lineTo(x(t), y(v)); else ctx.moveTo(x(t), y(v));
-      pen = true;
-    }
+    known.forEach(([t, v], n) => (n ? ctx.lineTo(x(t), y(v)) : ctx.moveTo(x(t), y(v))));
     ctx.stroke();
+    if (known.length) {
+      const [t, v] = known[known.length - 1];
+      ctx.beginPath();
+      ctx.arc(x(t), y(v), 2.5, 0, 2 * Math.PI);
+      ctx.fill();
+    }
   });
   legend(group, series);
 }
