@@ -81,13 +81,15 @@ class MinerCollector(Collector):
         yield gauge("paused", "1 while paused (pause or the console's p)", float(paused))
         yield gauge("stopped", "1 after the API's stop, until start", float(self.miner.stopped))
 
+    def _all(self) -> list[BackendStats]:
+        with self.state.lock:
+            return list(self.state.backends.values())
+
     def _running(self) -> list[BackendStats]:
         """The backends that hash now (as /2/backends: running, threads, dataset ready)."""
         if self.miner.stopped or not self.state.dataset.ready:
             return []
-        with self.state.lock:
-            stats = list(self.state.backends.values())
-        return [b for b in stats if b.running and b.threads]
+        return [b for b in self._all() if b.running and b.threads]
 
     def _hashing(self) -> Iterable[Metric]:
         running = self._running()
@@ -116,9 +118,7 @@ class MinerCollector(Collector):
     def _hashes(self) -> Metric:
         """Hashes per backend since its threads started (a restart of the threads resets it)."""
         hashes = counter("hashes", "Hashes computed", labels=["backend"])
-        with self.state.lock:
-            stats = list(self.state.backends.values())
-        for b in stats:
+        for b in self._all():
             if b.threads:
                 hashes.add_metric([b.name], b.total_hashes)
         return hashes
@@ -134,9 +134,7 @@ class MinerCollector(Collector):
         yield shares
         errors = counter("hardware_errors", "GPU results the CPU did not confirm",
                          labels=["backend"])  # fmt: skip
-        with self.state.lock:
-            stats = list(self.state.backends.values())
-        for b in stats:
+        for b in self._all():
             if b.name != "cpu":
                 errors.add_metric([b.name], b.hw_errors)
         yield errors
@@ -183,11 +181,11 @@ class MinerCollector(Collector):
 
     def _devices(self) -> Iterator[tuple[list[str], dict[str, Any]]]:
         """(labels, health) of each GPU device with a sensor reading, once per device."""
-        with self.state.lock:
-            gpus = [b for b in self.state.backends.values() if b.name != "cpu"]
-        for stats in gpus:
+        for stats in self._all():
+            if stats.name == "cpu":
+                continue
             seen: set[str] = set()
-            for t in stats.threads:
+            for t in list(stats.threads):
                 health = t.device.get("health")
                 index = str(t.details.get("index", t.index))
                 if not isinstance(health, dict) or index in seen:
