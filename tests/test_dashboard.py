@@ -128,6 +128,18 @@ def test_dashboard_shows_the_miner_and_pauses_it(
     browser.save_screenshot(str(tmp_path / "dashboard.png"))
     assert (tmp_path / "dashboard.png").stat().st_size > 10_000
 
+    browser.find_element(By.ID, "stop").click()
+    rm.wait_for(lambda: b"xminer_stopped 1.0" in rm.get("/metrics").body)
+    wait(browser, lambda d: text(d, "state") == "stopped", "the page does not show the stop")
+    browser.find_element(By.ID, "start").click()
+    rm.wait_for(lambda: b"xminer_stopped 0.0" in rm.get("/metrics").body)
+
+    def hashing_again(d: WebDriver) -> bool:
+        rate = text(d, "hr-10s")
+        return text(d, "state") == "hashing" and bool(RATE.match(rate)) and rate != "0.00 H/s"
+
+    wait(browser, hashing_again, "no hashrate after start")
+
 
 def test_restricted_dashboard_needs_no_token_and_only_reads(
     rm: RunningMiner, browser: WebDriver
