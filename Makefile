@@ -10,7 +10,7 @@ BENCH  ?= 10K
 
 .PHONY: setup bench test lint clean
 
-$(BIN)/xminer: pyproject.toml
+$(BIN)/xminer: pyproject.toml tools/install-deps.sh
 	tools/install-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip

@@ -37,8 +37,13 @@ SETUPS = {
     "notoken": ApiSettings(enabled=True, port=0, access_token=None, restricted=True),
     "notoken_norestricted": ApiSettings(enabled=True, port=0, access_token=None, restricted=False),
 }
-# where xminer is right and XMRig is not (README.md, The HTTP API)
-CORRECTIONS = {"2_summary_query": 200, "rpc_ct_charset": 200, "method_head_summary": 200}
+# where xminer is right and XMRig is not (README.md, The HTTP API); / is xminer's dashboard
+CORRECTIONS = {
+    "2_summary_query": 200,
+    "rpc_ct_charset": 200,
+    "method_head_summary": 200,
+    "root_path": 200,
+}
 DOC = json.loads(OPENAPI.read_text())
 
 

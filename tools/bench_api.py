@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Does serving the API slow hashing?  One run, one miner (benchmark mode, 127.0.0.1 only):
 
-  idle 1 -> loaded (REQ/s of GET /2/summary) -> idle 2
+  idle 1 -> loaded (REQ/s of GET PATH, /2/summary unless --path) -> idle 2
 
 The hashrate of each 60 s phase is the miner's own 60 s window read at the phase's end (one
 request); the loss compares the loaded phase with the mean of the two idle phases around it,
@@ -10,6 +10,7 @@ own CPU use is part of what the hashing loses.  Latency is
 measured per request, from its scheduled send time to the last byte (so a stalled server shows).
 
     python tools/bench_api.py [--mode light|fast] [--threads N] [--rate 200] [--loops c,python]
+    python tools/bench_api.py --path /metrics --rate 1     # a Prometheus scraping every second
 
 ``--loops c,python`` runs the whole sequence once with the C batch loop and once with the
 Python loop (``XMINER_NATIVE=0``), to show what taking the GIL once per hash costs under load.
@@ -62,6 +63,9 @@ class Client:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
 
     def get(self, path: str) -> dict:
+        return json.loads(self.fetch(path))
+
+    def fetch(self, path: str) -> bytes:
         for attempt in (1, 2):
             try:
                 self.conn.request("GET", path, headers={"Authorization": f"Bearer {TOKEN}"})
@@ -69,7 +73,7 @@ class Client:
                 body = resp.read()
                 if resp.status != 200:
                     raise RuntimeError(f"{path}: HTTP {resp.status}")
-                return json.loads(body)
+                return body
             except (ConnectionError, http.client.HTTPException):
                 self.conn.close()
                 self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
@@ -100,7 +104,12 @@ def phase_rate(client: Client) -> float:
 
 
 def load(
-    port: int, rate: float, stop: threading.Event, latencies: list[float], cpu: list[float]
+    port: int,
+    path: str,
+    rate: float,
+    stop: threading.Event,
+    latencies: list[float],
+    cpu: list[float],
 ) -> None:
     client = Client(port)
     interval = 1.0 / rate
@@ -110,7 +119,7 @@ def load(
         now = time.perf_counter()
         if now < due:
             time.sleep(due - now)
-        client.get("/2/summary")
+        client.fetch(path)
         latencies.append(time.perf_counter() - due)
         due += interval
     cpu.append(time.thread_time() - started)
@@ -141,7 +150,7 @@ class Outcome:
         return 1 - self.loaded / ((self.idle1 + self.idle2) / 2)
 
 
-def measure(mode: str, threads: int, rate: float, loop: str) -> Outcome:
+def measure(mode: str, threads: int, path: str, rate: float, loop: str) -> Outcome:
     port = free_port()
     proc = start_miner(port, mode, threads, loop)
     try:
@@ -150,7 +159,7 @@ def measure(mode: str, threads: int, rate: float, loop: str) -> Outcome:
             time.sleep(1)
         idle1 = phase_rate(client)
         stop, latencies, client_cpu = threading.Event(), [], []
-        loader = threading.Thread(target=load, args=(port, rate, stop, latencies, client_cpu))
+        loader = threading.Thread(target=load, args=(port, path, rate, stop, latencies, client_cpu))
         started, api_before = time.perf_counter(), main_thread_cpu(proc.pid)
         loader.start()
         loaded = phase_rate(client)
@@ -166,13 +175,13 @@ def measure(mode: str, threads: int, rate: float, loop: str) -> Outcome:
     return Outcome(idle1, loaded, idle2, served, latencies, api_cpu, client_cpu[0], seconds)
 
 
-def report(loop: str, o: Outcome) -> None:
+def report(loop: str, path: str, o: Outcome) -> None:
     lat = sorted(o.latencies)
     p99 = lat[int(0.99 * (len(lat) - 1))]
     print(f"[{loop} loop]")
     idle = (o.idle1 + o.idle2) / 2
     print(f"  hashrate idle   {idle:8.2f} H/s  (before {o.idle1:.2f}, after {o.idle2:.2f})")
-    print(f"  hashrate loaded {o.loaded:8.2f} H/s  at {o.served:.0f} req/s of GET /2/summary")
+    print(f"  hashrate loaded {o.loaded:8.2f} H/s  at {o.served:.1f} req/s of GET {path}")
     print(f"  lost            {100 * o.lost:8.2f} %")
     print(f"  latency median  {1000 * statistics.median(lat):8.2f} ms")
     print(f"  latency p99     {1000 * p99:8.2f} ms  ({len(lat)} requests)")
@@ -190,13 +199,16 @@ def main() -> None:
     ap.add_argument("--mode", choices=["light", "fast"], default="light")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--rate", type=float, default=200.0, help="requests per second")
+    ap.add_argument("--path", default="/2/summary", help="what the load requests (/metrics)")
     ap.add_argument("--loops", default="c", help="c, python or c,python")
     opts = ap.parse_args()
     loops = [x.strip() for x in opts.loops.split(",") if x.strip()]
-    outcomes = {loop: measure(opts.mode, opts.threads, opts.rate, loop) for loop in loops}
+    outcomes = {
+        loop: measure(opts.mode, opts.threads, opts.path, opts.rate, loop) for loop in loops
+    }
     print(f"mode {opts.mode}, {opts.threads} hashing threads, {os.cpu_count()} logical CPUs")
     for loop, outcome in outcomes.items():
-        report(loop, outcome)
+        report(loop, opts.path, outcome)
 
 
 if __name__ == "__main__":

@@ -249,6 +249,7 @@ def start_http_api(miner: Miner, manager: ConfigManager) -> None:
     """The HTTP API when ``http.enabled`` (any --http-* option turns it on); a port that is
     taken is tried again every BIND_RETRY seconds while the miner runs."""
     from xminer.api import ApiSettings, start_api
+    from xminer.api.dashboard import dashboard_url
 
     api = ApiSettings.from_config(manager.to_json())
     if not api.enabled or miner.finished.is_set() or miner.api is not None:
@@ -262,6 +263,7 @@ def start_http_api(miner: Miner, manager: ConfigManager) -> None:
             asyncio.get_running_loop().call_later(BIND_RETRY, start_http_api, miner, manager)
         return
     miner.banner_extra.append(("HTTP API", f"{api.host}:{server.port}"))
+    miner.banner_extra.append(("DASHBOARD", dashboard_url(api.host, server.port)))
 
 
 def follow_config(miner: Miner, manager: ConfigManager) -> None:

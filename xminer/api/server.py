@@ -16,8 +16,10 @@ import tornado.httputil
 import tornado.netutil
 import tornado.web
 
+from xminer.api.dashboard import DASHBOARD_ROUTE, DashboardHandler
 from xminer.api.http import ApiHandler, error_reply, log_request, shorten
 from xminer.api.machine import MachineInfo
+from xminer.api.metrics import Metrics, MetricsHandler
 from xminer.api.rpc import Rpc
 from xminer.api.settings import ApiSettings
 from xminer.api.views import Views
@@ -145,7 +147,12 @@ class ApiServer:
         self.rpc = Rpc(miner)
         self.config_lock = asyncio.Lock()
         self.app = tornado.web.Application(
-            [(r".*", ApiHandler, {"server": self})], log_function=log_request
+            [
+                (r"/metrics", MetricsHandler, {"server": self, "metrics": Metrics(miner)}),
+                (DASHBOARD_ROUTE, DashboardHandler, {"server": self}),
+                (r".*", ApiHandler, {"server": self}),
+            ],
+            log_function=log_request,
         )
         self._http: tornado.httpserver.HTTPServer | None = None
         self._retired: set[tornado.httpserver.HTTPServer] = set()
