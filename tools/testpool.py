@@ -15,6 +15,8 @@ Faults (methods of ``TestPool`` for tests; lines on the control socket for the c
   withhold-login on|off  never answer logins
   silent-stale on|off  never answer submits for replaced jobs (as some pools do)
   reject [REASON|off]  reject every share with REASON (default "Low difficulty share")
+  answer [JSON|off]    answer every submit with this object (its id set), e.g. {"error": {}}
+  freeze on|off        read nothing and answer nothing, connections stay open (a hung pool)
   refuse [REASON|off]  refuse logins with REASON
   seed [HEX]           change the seed (random when no HEX) and push a new job
   job                  push a new job
@@ -107,6 +109,8 @@ class Faults:
     silent_stale: bool = False
     reject: str | None = None
     refuse: str | None = None
+    answer: dict[str, Any] | None = None  # the reply to every submit, in place of the real one
+    frozen: bool = False
 
 
 @dataclass
@@ -224,9 +228,22 @@ class TestPool:
 
     async def kick(self) -> None:
         for writer in list(self._conns):
-            writer.close()
+            if self.faults.frozen:
+                writer.transport.abort()  # a TLS close would wait for the miner's close_notify
+            else:
+                writer.close()
         self._conns.clear()
         self.sessions.clear()
+
+    def freeze(self, on: bool = True) -> None:
+        """A hung pool: nothing read (so nothing answered), every connection kept open;
+        new connections are accepted (the kernel does that) and never read from either."""
+        self.faults.frozen = on
+        for writer in self._conns:
+            if on:
+                writer.transport.pause_reading()
+            else:
+                writer.transport.resume_reading()
 
     # ---- jobs ----------------------------------------------------------------------------
     def _next_id(self) -> str:
@@ -335,6 +352,8 @@ class TestPool:
     # ---- connections ---------------------------------------------------------------------
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._conns.add(writer)
+        if self.faults.frozen:
+            writer.transport.pause_reading()
         session: Session | None = None
         try:
             while not writer.is_closing():
@@ -407,6 +426,9 @@ class TestPool:
             await self._error(writer, msg_id, "Malformed share")
             return
         self.stats.submits.append((session.sid, job_id, nonce))
+        if self.faults.answer is not None:
+            await self._send(writer, {**self.faults.answer, "id": msg_id})
+            return
         if self.faults.drop_submits > 0:
             self.faults.drop_submits -= 1
             self.stats.dropped += 1
@@ -518,6 +540,10 @@ class TestPool:
             f.silent_stale = on
         elif name == "reject":
             f.reject = None if arg == "off" else (arg or "Low difficulty share")
+        elif name == "answer":
+            f.answer = None if arg == "off" else json.loads(arg or '{"error": {}}')
+        elif name == "freeze":
+            self.freeze(on)
         elif name == "refuse":
             f.refuse = None if arg == "off" else (arg or "Invalid address")
         elif name == "seed":
