@@ -117,15 +117,18 @@ class PoolClient:
 
     # ---- the failover loop -----------------------------------------------------------------
     async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                await self._failover()
-            except Stopped:
-                return
-            except Exception:  # a bug must not end mining for good: log it and start over
-                log.exception("pool client failed, restarting it")
-                self._deactivate(lost=True)
-                await self._pause()
+        try:
+            while True:
+                try:
+                    await self._failover()
+                except Stopped:
+                    raise
+                except Exception:  # a bug must not end mining for good: log it, start over
+                    log.exception("pool client failed, restarting it")
+                    self._deactivate(lost=True)
+                    await self._pause()
+        except Stopped:
+            return
 
     async def _pause(self) -> None:
         """retry-pause seconds (never less than MIN_RETRY_PAUSE); ``Stopped`` when stopping."""

@@ -28,8 +28,6 @@ log = logging.getLogger("xminer.net")
 LINE_LIMIT = 256 * 1024
 SUPPORTED_ALGOS = ("rx/0",)
 RECONNECT_ERRORS = ("unauthenticated", "unauthorized", "banned")
-
-
 RESPONSE_TIMEOUT = 20.0  # seconds; XMRig's: a request unanswered this long drops the pool
 CLOSE_WAIT = 0.5  # seconds a plain TCP close may take to flush before the socket is dropped
 
@@ -124,7 +122,7 @@ class StratumConnection(Upstream):
         except UpstreamError:
             await self.close()
             raise
-        except (OSError, ssl.SSLError, EOFError) as exc:
+        except (OSError, ssl.SSLError, EOFError, ValueError) as exc:  # ValueError: IDNA
             await self.close()
             raise UpstreamError(describe_os_error(exc)) from None
 
