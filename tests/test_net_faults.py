@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from tornado.httpclient import AsyncHTTPClient
 
 from tests.net_support import (
@@ -21,7 +22,7 @@ from tests.net_support import (
 )
 from tools.testpool import TestPool
 from xminer.api import ApiSettings, start_api
-from xminer.net import PoolSettings, StratumConnection, create_work_source
+from xminer.net import PoolSettings, StratumConnection, UpstreamError, create_work_source
 from xminer.net.client import ClientOptions, PoolClient
 from xminer.net.stats import ResultStats
 from xminer.state import SharedState
@@ -155,6 +156,17 @@ def test_tls_close_does_not_wait_for_a_hung_pool(tmp_path: Path) -> None:
         await conn.close()
         assert sock.fileno() == -1  # closed when close() returns
         await asyncio.wait_for(serving, 10)
+
+        # a keepalived the hung pool never answers: the connection drops itself, and the
+        # close after that is a no-op (it raised AttributeError over TLS)
+        settings = PoolSettings(url=pool.url, keepalive=1)
+        conn = StratumConnection(settings, 0, 2, stats, lambda u, j: None, 10, response_timeout=1)
+        pool.freeze(False)
+        await conn.open()
+        pool.freeze()
+        with pytest.raises(UpstreamError, match="no reply to keepalived within 1 s"):
+            await asyncio.wait_for(conn.serve(), 30)
+        await conn.close()
         await pool.stop()
 
     run(body(), 60)

@@ -374,8 +374,9 @@ class StratumConnection(Upstream):
         writer, self._writer = self._writer, None
         if writer is None:
             return
-        writer.close()
-        if writer.get_extra_info("ssl_object") is None:
+        if not writer.is_closing():  # after _drop() the transport is aborted already
+            writer.close()
+        if not self.settings.use_tls:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(CLOSE_WAIT):
                     await writer.wait_closed()
