@@ -184,6 +184,8 @@ class TestPool:
         self._rpc: JsonRpc | None = None
         self._poller: asyncio.Future[None] | None = None
         self._conns: set[asyncio.StreamWriter] = set()
+        self._thawed = asyncio.Event()  # cleared while frozen
+        self._thawed.set()
 
     # ---- life cycle ----------------------------------------------------------------------
     @property
@@ -222,6 +224,7 @@ class TestPool:
         if self._poller is not None:
             self._poller.cancel()
         await self.down()
+        self._thawed.set()  # handlers held by a freeze see their closed connection and end
         if self._rpc is not None:
             self._rpc.close()
         await asyncio.get_running_loop().run_in_executor(None, self.verifier.close)
@@ -239,6 +242,10 @@ class TestPool:
         """A hung pool: nothing read (so nothing answered), every connection kept open;
         new connections are accepted (the kernel does that) and never read from either."""
         self.faults.frozen = on
+        if on:
+            self._thawed.clear()
+        else:
+            self._thawed.set()
         for writer in self._conns:
             if on:
                 writer.transport.pause_reading()
@@ -360,6 +367,7 @@ class TestPool:
                 line = await reader.readline()
                 if not line:
                     break
+                await self._thawed.wait()  # a line read before the freeze waits too
                 try:
                     msg = json.loads(line)
                 except ValueError:
