@@ -15,17 +15,27 @@ from tests.net_support import Xminer
 DIFF = 10
 
 
+def refused(home: Path, *args: str) -> tuple[int, str]:
+    """Exit code and output of an xminer that must refuse to start (killed if it runs)."""
+    proc = spawn(*args, home=home)
+    try:
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # it ran (and before the fix, ignored SIGTERM): SIGKILL
+            proc.kill()
+            proc.wait()
+    return proc.returncode, out
+
+
 def test_retry_pause_0_is_refused(tmp_path: Path) -> None:
-    proc = spawn("-o", "127.0.0.1:1", "-u", "x", "--retry-pause", "0", home=tmp_path)
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 2, out
+    code, out = refused(tmp_path, "-o", "127.0.0.1:1", "-u", "x", "--retry-pause", "0")
+    assert code == 2, out
     assert out.strip().splitlines() == ['xminer: --retry-pause: "0": expected an integer 1..3600']
 
     config = tmp_path / "config.json"
     config.write_text('{"pools": [{"url": "127.0.0.1:1", "user": "x"}], "retry-pause": 0}')
-    proc = spawn("-c", str(config), home=tmp_path)
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 1, out
+    code, out = refused(tmp_path, "-c", str(config))
+    assert code == 1, out
     assert out.strip().splitlines() == [
         "xminer: config.json: retry-pause: 0: expected an integer 1..3600"
     ]
