@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
+import re
+import signal
 import ssl
 import subprocess
+import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+from tests.cli_support import spawn
 from xminer.backends.cpu import CpuThread
 from xminer.miner import Miner, MinerSettings, WorkSource
 
@@ -68,3 +73,67 @@ def self_signed(tmp: Path, name: str = "pool") -> tuple[ssl.SSLContext, str]:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(str(cert), str(key))
     return ctx, hashlib.sha256(der).hexdigest()
+
+
+@contextlib.contextmanager
+def log_records(name: str = "xminer") -> Iterator[list[logging.LogRecord]]:
+    """Every record of logger ``name`` (INFO and up) while the block runs, in order."""
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger, handler = logging.getLogger(name), Keep(logging.INFO)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def messages(records: list[logging.LogRecord]) -> list[str]:
+    return [r.getMessage() for r in records]
+
+
+class Xminer:
+    """``python -m xminer ARGS`` with an empty HOME as its working directory (no config file
+    is found there); its output is read into ``lines`` as it comes."""
+
+    def __init__(self, home: Path, *args: str) -> None:
+        self.proc = spawn(*args, home=home)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, pattern: str, count: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while len(re.findall(pattern, self.output)) < count:
+            assert self.proc.poll() is None, f"xminer exited early:\n{self.output}"
+            assert time.monotonic() < deadline, f"no {count} x {pattern!r} in:\n{self.output}"
+            time.sleep(0.2)
+
+    def terminate(self) -> tuple[int, str]:
+        """SIGTERM; the exit code and the whole output."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"xminer ignored SIGTERM for 30 s:\n{self.output}") from None
+        self._reader.join(10)
+        return code, self.output

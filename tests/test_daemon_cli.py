@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import re
 import shutil
-import signal
-import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.cli_support import spawn
 from tests.monerod import free_port, monerod
-from tests.net_support import WALLET
+from tests.net_support import WALLET, Xminer
 
 pytestmark = [
     pytest.mark.monerod,
@@ -28,46 +24,6 @@ DIFFICULTY = 50  # a block every few seconds in light mode on one thread
 ACCEPTED = re.compile(
     r"block accepted \((\d+)/(\d+)\) diff (\d+) height (\d+) hash ([0-9a-f]{64}) \(\d+ ms\)"
 )
-
-
-class Xminer:
-    """``python -m xminer ARGS`` with an empty HOME as its working directory (no config file
-    is found there); its output is read into ``lines`` as it comes."""
-
-    def __init__(self, home: Path, *args: str) -> None:
-        self.proc = spawn(*args, home=home)
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
-
-    @property
-    def output(self) -> str:
-        return "".join(self.lines)
-
-    def wait_for(self, pattern: str, count: int, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while len(re.findall(pattern, self.output)) < count:
-            assert self.proc.poll() is None, f"xminer exited early:\n{self.output}"
-            assert time.monotonic() < deadline, f"no {count} x {pattern!r} in:\n{self.output}"
-            time.sleep(0.2)
-
-    def terminate(self) -> tuple[int, str]:
-        """SIGTERM; the exit code and the whole output."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError(f"xminer ignored SIGTERM for 30 s:\n{self.output}") from None
-        self._reader.join(10)
-        return code, self.output
 
 
 def home_dir(tmp_path: Path) -> Path:

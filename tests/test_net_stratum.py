@@ -16,7 +16,7 @@ def test_shares_state_and_every_fault() -> None:
         pool = TestPool(difficulty=DIFF)
         await pool.start()
         settings = PoolSettings(url=pool.url, user="wallet1", rig_id="rig7", keepalive=1)
-        source = create_work_source([settings], retries=3, retry_pause=0.2, submit_timeout=2)
+        source = create_work_source([settings], retries=3, retry_pause=0.2, response_timeout=15)
         miner = light_miner(source)
         r = miner.state.results
         async with running(miner):
@@ -65,10 +65,13 @@ def test_shares_state_and_every_fault() -> None:
             assert "Low difficulty share" in r.errors
             assert miner.state.connection["rejected"] == r.rejected
 
-            # replies withheld: the client does not wait, forgets them after submit_timeout
+            # replies withheld: after response_timeout the pool counts as gone (as in XMRig)
             pool.faults.withhold = True
-            await wait_until(lambda: "no reply to submit" in r.errors, 30, "an expired submit")
+            await wait_until(
+                lambda: any("no reply to share" in e for e in r.errors), 30, "a response timeout"
+            )
             pool.faults.withhold = False
+            await reconnected(3)
             accepted = r.accepted
             pool.faults.delay = 0.5
             await wait_until(lambda: r.accepted > accepted, 30, "a share with a delayed reply")
@@ -83,7 +86,7 @@ def test_shares_state_and_every_fault() -> None:
                 60,
                 "a share with the new seed",
             )
-            assert miner.state.connection["failures"] == 2
+            assert miner.state.connection["failures"] == 3
         await pool.stop()
         assert pool.stats.duplicates == 0 and pool.stats.invalid == 0
         assert len(set(pool.stats.submits)) == len(pool.stats.submits)

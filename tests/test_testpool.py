@@ -101,6 +101,11 @@ def test_testpool_program() -> None:
         assert submit(miner, sid, job, nonce2, digest2, 6)["error"]["message"] == "Banned"
         assert ctl.command("reject off") == "ok"
 
+        assert ctl.command('answer {"error": {}, "result": null}') == "ok"  # any reply at all
+        nonce3, digest3 = share(job, nonce2 + 1)
+        assert submit(miner, sid, job, nonce3, digest3, 7) == {"error": {}, "result": None, "id": 7}
+        assert ctl.command("answer off") == "ok"
+
         assert ctl.command("garbage not json at all") == "ok"
         assert miner.file.readline() == b"not json at all\n"
 

@@ -15,6 +15,8 @@ Faults (methods of ``TestPool`` for tests; lines on the control socket for the c
   withhold-login on|off  never answer logins
   silent-stale on|off  never answer submits for replaced jobs (as some pools do)
   reject [REASON|off]  reject every share with REASON (default "Low difficulty share")
+  answer [JSON|off]    answer every submit with this object (its id set), e.g. {"error": {}}
+  freeze on|off        read nothing and answer nothing, connections stay open (a hung pool)
   refuse [REASON|off]  refuse logins with REASON
   seed [HEX]           change the seed (random when no HEX) and push a new job
   job                  push a new job
@@ -107,6 +109,8 @@ class Faults:
     silent_stale: bool = False
     reject: str | None = None
     refuse: str | None = None
+    answer: dict[str, Any] | None = None  # the reply to every submit, in place of the real one
+    frozen: bool = False
 
 
 @dataclass
@@ -180,6 +184,8 @@ class TestPool:
         self._rpc: JsonRpc | None = None
         self._poller: asyncio.Future[None] | None = None
         self._conns: set[asyncio.StreamWriter] = set()
+        self._thawed = asyncio.Event()  # cleared while frozen
+        self._thawed.set()
 
     # ---- life cycle ----------------------------------------------------------------------
     @property
@@ -218,15 +224,33 @@ class TestPool:
         if self._poller is not None:
             self._poller.cancel()
         await self.down()
+        self._thawed.set()  # handlers held by a freeze see their closed connection and end
         if self._rpc is not None:
             self._rpc.close()
         await asyncio.get_running_loop().run_in_executor(None, self.verifier.close)
 
     async def kick(self) -> None:
         for writer in list(self._conns):
-            writer.close()
+            if self.faults.frozen:
+                writer.transport.abort()  # a TLS close would wait for the miner's close_notify
+            else:
+                writer.close()
         self._conns.clear()
         self.sessions.clear()
+
+    def freeze(self, on: bool = True) -> None:
+        """A hung pool: nothing read (so nothing answered), every connection kept open;
+        new connections are accepted (the kernel does that) and never read from either."""
+        self.faults.frozen = on
+        if on:
+            self._thawed.clear()
+        else:
+            self._thawed.set()
+        for writer in self._conns:
+            if on:
+                writer.transport.pause_reading()
+            else:
+                writer.transport.resume_reading()
 
     # ---- jobs ----------------------------------------------------------------------------
     def _next_id(self) -> str:
@@ -335,12 +359,15 @@ class TestPool:
     # ---- connections ---------------------------------------------------------------------
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._conns.add(writer)
+        if self.faults.frozen:
+            writer.transport.pause_reading()
         session: Session | None = None
         try:
             while not writer.is_closing():
                 line = await reader.readline()
                 if not line:
                     break
+                await self._thawed.wait()  # a line read before the freeze waits too
                 try:
                     msg = json.loads(line)
                 except ValueError:
@@ -407,6 +434,9 @@ class TestPool:
             await self._error(writer, msg_id, "Malformed share")
             return
         self.stats.submits.append((session.sid, job_id, nonce))
+        if self.faults.answer is not None:
+            await self._send(writer, {**self.faults.answer, "id": msg_id})
+            return
         if self.faults.drop_submits > 0:
             self.faults.drop_submits -= 1
             self.stats.dropped += 1
@@ -518,6 +548,10 @@ class TestPool:
             f.silent_stale = on
         elif name == "reject":
             f.reject = None if arg == "off" else (arg or "Low difficulty share")
+        elif name == "answer":
+            f.answer = None if arg == "off" else json.loads(arg or '{"error": {}}')
+        elif name == "freeze":
+            self.freeze(on)
         elif name == "refuse":
             f.refuse = None if arg == "off" else (arg or "Invalid address")
         elif name == "seed":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import threading
 import time
@@ -370,8 +371,16 @@ class Miner:
 
     def _install_signals(self, loop: asyncio.AbstractEventLoop) -> None:
         def on_signal(signame: str) -> None:
-            logging.getLogger("xminer.signal").info("%s received, exiting", signame)
+            signal_log = logging.getLogger("xminer.signal")
+            if self.finished.is_set():  # a second Ctrl-C / SIGTERM: do not wait any more
+                signal_log.warning("%s received again, exiting now", signame)
+                force_exit(0)
+            signal_log.info("%s received, exiting", signame)
             self.shutdown()
+            # every stop step is bounded; should one still hang, the process ends anyway
+            watchdog = threading.Timer(STOP_LIMIT, stop_overdue)
+            watchdog.daemon = True
+            watchdog.start()
 
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: as XMRig, a clean stop
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -448,6 +457,20 @@ class Miner:
             self.stop_backends()
             await asyncio.get_running_loop().run_in_executor(None, self.rx.release)
         return self.exit_code
+
+
+STOP_LIMIT = 10.0  # seconds from a signal to the end of the process, whatever hangs
+
+
+def stop_overdue() -> None:
+    logging.getLogger("xminer.signal").error("not stopped within %g s, exiting now", STOP_LIMIT)
+    force_exit(1)
+
+
+def force_exit(code: int) -> None:
+    """End the process now (threads, executor jobs and sockets left to the kernel)."""
+    logging.shutdown()
+    os._exit(code)
 
 
 class BenchmarkSource:

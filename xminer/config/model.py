@@ -336,7 +336,7 @@ class Config(Section):
     donate_over_proxy: int = opt("donate-over-proxy", integer(0, 99), 1)
     pools: list[Pool] = opt("pools", list_of(section(Pool), "a list of pool objects"), factory=list)
     retries: int = opt("retries", integer(0, 1000), 5)
-    retry_pause: int = opt("retry-pause", integer(0, 3600), 5)
+    retry_pause: int = opt("retry-pause", integer(1, 3600), 5)
     benchmark: Benchmark | None = opt("benchmark", nullable(section(Benchmark)), None)
     print_time: int = opt("print-time", PRINT_TIME, 60)
     health_print_time: int = opt("health-print-time", PRINT_TIME, 60)

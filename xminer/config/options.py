@@ -271,7 +271,7 @@ def build_table() -> Table:
     a("--self-select", pool("self-select"), _nonempty, "self-select block templates", False, "URL")
     a("--submit-to-origin", pool("submit-to-origin", True), None, "also submit to origin", False)
     a("-r, --retries", at("retries"), _int(0, 1000), "retries before switching to backup pool")
-    a("-R, --retry-pause", at("retry-pause"), _int(0, 3600), "seconds between retries")
+    a("-R, --retry-pause", at("retry-pause"), _int(1, 3600), "seconds between retries")
     a("--user-agent", at("user-agent"), _text, "custom user-agent string for pool", metavar="UA")
     a("--donate-level", at("donate-level"), _int(0, 99), "accepted; xminer never donates")
     a("--donate-over-proxy", at("donate-over-proxy"), _int(0, 99), "accepted; ignored", False)

@@ -47,20 +47,22 @@ def create_work_source(
     *,
     keepalive: bool | float | None = None,
     connect_timeout: float = 10.0,
-    submit_timeout: float = 30.0,
+    response_timeout: float = 20.0,
 ) -> PoolClient:
     """The work source for ``Miner``: validated pools in order, XMRig's failover.
 
     ``keepalive`` (``--keepalive``), when given, applies to every pool that does not set its own.
+    ``retry_pause`` below 1 s is for tests (the config allows 1..3600); a pool that leaves a
+    request unanswered for ``response_timeout`` s is dropped.
     """
     if retries < 1:
         raise ValueError(f'retries: "{retries}": must be 1 or more')
-    if retry_pause < 0:
-        raise ValueError(f'retry-pause: "{retry_pause}": must be 0 or more')
+    if not 0 < retry_pause <= 3600:
+        raise ValueError(f'retry-pause: "{retry_pause}": must be 1..3600 seconds')
     checked = validate_pools(pools)
     if keepalive:
         from dataclasses import replace
 
         checked = [p if p.keepalive else replace(p, keepalive=keepalive) for p in checked]
-    options = ClientOptions(retries, retry_pause, connect_timeout, submit_timeout)
+    options = ClientOptions(retries, retry_pause, connect_timeout, response_timeout)
     return PoolClient(checked, options)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -22,6 +21,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("xminer.net")
 SEEN_LIMIT = 65536
+MIN_RETRY_PAUSE = 0.1  # seconds: no retry loop spins, whatever it is given
+SETTLE_TIME = 1.0  # seconds a stop waits for replies to shares in flight
+STOP_WAIT = 2.0  # seconds a stop waits for its tasks to end
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,15 @@ class ClientOptions:
     retries: int = 5  # failed attempts on one pool before the next one
     retry_pause: float = 5.0  # seconds between attempts
     connect_timeout: float = 10.0  # connect + login
-    submit_timeout: float = 30.0  # a submit without a reply is forgotten after this
+    response_timeout: float = 20.0  # a request unanswered this long drops the pool (XMRig)
+
+    @property
+    def pause(self) -> float:
+        return max(MIN_RETRY_PAUSE, self.retry_pause)
+
+
+class Stopped(Exception):
+    """The client is stopping: a loop noticed between two steps."""
 
 
 class PoolClient:
@@ -51,7 +61,7 @@ class PoolClient:
         self._serial = 0
         self._task: asyncio.Future[None] | None = None
         self._ticker: asyncio.Future[None] | None = None
-        self._probes: set[Upstream] = set()
+        self._stopping = False
         self._submitted: OrderedDict[tuple[str, str, int], None] = OrderedDict()
         self.duplicates = 0  # shares not sent because they had been sent already
         self.switches: list[str] = []  # pool addresses in the order they became active
@@ -59,6 +69,7 @@ class PoolClient:
     # ---- WorkSource ------------------------------------------------------------------------
     async def start(self, miner: Miner) -> None:
         self.miner = miner
+        self._stopping = False
         self.stats = ResultStats(miner.state)
         self._task = asyncio.ensure_future(self._run())
         self._ticker = asyncio.ensure_future(self._tick())
@@ -66,6 +77,9 @@ class PoolClient:
     async def submit(self, result: Result) -> None:
         up = self.active
         job = result.job
+        if self._stopping:
+            log.debug("share %08x of job %s: not sent, stopping", result.nonce, job.job_id)
+            return
         if up is None or not up.owns(job):
             self._state_results().stale += 1
             log.info("share of job %s dropped: its connection is gone", job.job_id)
@@ -81,43 +95,64 @@ class PoolClient:
         await up.submit(result)
 
     async def stop(self) -> None:
-        for task in (self._task, self._ticker):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-        for up in [self.active, *self._probes]:
-            if up is not None:
-                await up.close()
+        """Bounded in every state: replies to shares in flight get SETTLE_TIME s, the
+        connection is closed, the loops get STOP_WAIT s to end (and end by themselves at
+        their next step if a cancellation was lost)."""
+        self._stopping = True
+        up = self.active
+        if up is not None:
+            await up.settle(SETTLE_TIME)
+            await up.close()
+        tasks = [t for t in (self._task, self._ticker) if t is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            _, stuck = await asyncio.wait(tasks, timeout=STOP_WAIT)
+            if stuck:
+                log.warning("the pool client did not stop within %g s", STOP_WAIT)
+        self._task = self._ticker = None
         self.active = None
         if self.stats is not None:
             self.stats.closed()
 
     # ---- the failover loop -----------------------------------------------------------------
     async def _run(self) -> None:
-        while True:
-            try:
-                await self._failover()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a bug must not end mining for good: log it and start over
-                log.exception("pool client failed, restarting it")
-                self._deactivate(lost=True)
-                await asyncio.sleep(self.options.retry_pause)
+        try:
+            while True:
+                try:
+                    await self._failover()
+                except Stopped:
+                    raise
+                except Exception:  # a bug must not end mining for good: log it, start over
+                    log.exception("pool client failed, restarting it")
+                    self._deactivate(lost=True)
+                    await self._pause()
+        except Stopped:
+            return
+
+    async def _pause(self) -> None:
+        """retry-pause seconds (never less than MIN_RETRY_PAUSE); ``Stopped`` when stopping."""
+        await asyncio.sleep(self.options.pause)
+        if self._stopping:
+            raise Stopped
 
     async def _failover(self) -> None:
         up = await self._connect_from(0)
         while True:
-            await self._activate(up)
-            switch_to = await self._supervise(up)
-            await up.close()
+            try:
+                await self._activate(up)
+                switch_to = await self._supervise(up)
+            finally:
+                await up.close()
+            if self._stopping:
+                raise Stopped
             if switch_to is not None:
                 log.info("%s is back, switching from %s", switch_to.name, up.name)
                 self._deactivate(lost=False)
                 up = switch_to
                 continue
             self._deactivate(lost=True)
-            await asyncio.sleep(self.options.retry_pause)
+            await self._pause()
             up = await self._connect_from(up.index)
 
     async def _connect_from(self, index: int) -> Upstream:
@@ -130,10 +165,12 @@ class PoolClient:
                 except UpstreamError as exc:
                     self._failed(index, exc, attempt)
                 if attempt < opts.retries:
-                    await asyncio.sleep(opts.retry_pause)
+                    await self._pause()
+            if self._stopping:
+                raise Stopped
             index = (index + 1) % len(self.pools)
             if index == 0:
-                await asyncio.sleep(opts.retry_pause)
+                await self._pause()
             if len(self.pools) > 1:
                 log.info("switching to pool #%d %s", index + 1, self.pools[index].address)
 
@@ -146,10 +183,12 @@ class PoolClient:
 
     async def _open(self, index: int) -> Upstream:
         assert self.stats is not None
+        if self._stopping:
+            raise Stopped
         settings = self.pools[index]
         self._serial += 1
         cls = DaemonConnection if settings.use_daemon else StratumConnection
-        kwargs = {} if settings.use_daemon else {"submit_timeout": self.options.submit_timeout}
+        kwargs = {} if settings.use_daemon else {"response_timeout": self.options.response_timeout}
         up = cls(
             settings,
             index,
@@ -159,7 +198,11 @@ class PoolClient:
             self.options.connect_timeout,
             **kwargs,
         )
-        await up.open()
+        try:
+            await up.open()
+        except BaseException:  # cancelled or a bug: the socket is not left behind
+            await up.close()
+            raise
         return up
 
     async def _supervise(self, up: Upstream) -> Upstream | None:
@@ -172,7 +215,8 @@ class PoolClient:
         finally:
             for task in waiting:
                 task.cancel()
-        if probe is not None and probe in done and not probe.cancelled():
+        # a probe that logged in is used, even one that did so just as serve() ended
+        if probe is not None and probe.done() and not probe.cancelled() and not probe.exception():
             return probe.result()
         if serve in done and not serve.cancelled():
             exc = serve.exception()
@@ -185,7 +229,7 @@ class PoolClient:
     async def _probe_before(self, index: int) -> Upstream:
         """Keep trying the pools before ``index``; return the first that logs in."""
         while True:
-            await asyncio.sleep(self.options.retry_pause)
+            await self._pause()
             for i in range(index):
                 try:
                     return await self._open(i)

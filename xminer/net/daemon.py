@@ -10,12 +10,14 @@ from typing import Any
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
+from xminer import jsonsafe
 from xminer.job import MAX_TARGET, Job, Result
-from xminer.net.upstream import Upstream, UpstreamError, resolve
+from xminer.net.upstream import Upstream, UpstreamError, blob_problem, parse_height, resolve
 from xminer.randomx.scan import NONCE_OFFSET
 
 log = logging.getLogger("xminer.daemon")
 RESERVE_SIZE = 8
+MAX_DIFFICULTY = 1 << 128
 
 
 class RpcError(UpstreamError):
@@ -23,6 +25,20 @@ class RpcError(UpstreamError):
         super().__init__(f"{message} (code {code})")
         self.code = code
         self.message = message
+
+
+class BadReply(UpstreamError):
+    """The daemon answered, but with something unusable (not JSON, a broken template)."""
+
+
+def rpc_error(error: Any) -> RpcError:
+    """The ``error`` member of a reply as an RpcError, whatever its shape."""
+    if not isinstance(error, dict):
+        return RpcError(0, str(error)[:200])
+    code = error.get("code", 0)
+    if isinstance(code, bool) or not isinstance(code, int):
+        code = 0
+    return RpcError(code, str(error.get("message") or "error without a message")[:200])
 
 
 def block_found(digest: bytes, difficulty: int) -> bool:
@@ -38,10 +54,20 @@ def share_target(difficulty: int) -> int:
 
 
 def template_difficulty(tpl: dict[str, Any]) -> int:
+    """``wide_difficulty`` (hex) or ``difficulty``; ``ValueError`` unless 1..2^128-1."""
     wide = tpl.get("wide_difficulty")
     if isinstance(wide, str) and wide:
-        return int(wide, 16)
-    return int(tpl.get("difficulty") or 0)
+        try:
+            value = int(wide, 16)
+        except ValueError:
+            raise ValueError(f"wide_difficulty {wide[:40]!r} is not hex") from None
+    else:
+        value = tpl.get("difficulty")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"difficulty {str(value)[:40]!r} is not a whole number")
+    if not 0 < value < MAX_DIFFICULTY:
+        raise ValueError(f"difficulty {value} is out of range")
+    return value
 
 
 class JsonRpc:
@@ -75,16 +101,14 @@ class JsonRpc:
         except (TimeoutError, OSError) as exc:
             raise UpstreamError(f"{method}: {exc or type(exc).__name__}") from None
         try:
-            reply = json.loads(resp.body)
-        except ValueError:
-            raise UpstreamError(f"{method}: invalid JSON from the daemon") from None
+            reply = jsonsafe.loads(resp.body)
+        except jsonsafe.JsonError as exc:
+            raise BadReply(f"{method}: from the daemon: {exc}") from None
         if not isinstance(reply, dict):
-            raise UpstreamError(f"{method}: invalid reply from the daemon")
+            raise BadReply(f"{method}: invalid reply from the daemon")
         error = reply.get("error")
-        if error:
-            if isinstance(error, dict):
-                raise RpcError(int(error.get("code", 0)), str(error.get("message", "")))
-            raise RpcError(0, str(error))
+        if error is not None:
+            raise rpc_error(error)
         return reply.get("result")
 
     def close(self) -> None:
@@ -105,6 +129,7 @@ class DaemonConnection(Upstream):
         self._count = 0
         self.blocks: list[tuple[Job, int, bytes]] = []  # accepted: job, nonce, PoW hash
         self._refresh = asyncio.Event()
+        self._bad = ""  # the last broken template's fault, logged once
 
     async def open(self) -> None:
         try:
@@ -118,29 +143,44 @@ class DaemonConnection(Upstream):
         params = {"wallet_address": self.settings.user, "reserve_size": RESERVE_SIZE}
         tpl = await self.rpc.call("get_block_template", params)
         if not isinstance(tpl, dict) or "blockhashing_blob" not in tpl:
-            raise UpstreamError("get_block_template: reply has no blockhashing_blob")
+            raise BadReply("get_block_template: reply has no blockhashing_blob")
         return tpl
+
+    def _job_of(self, tpl: dict[str, Any]) -> Job:
+        """The job a template gives; ``BadReply`` naming the broken field."""
+        try:
+            difficulty = template_difficulty(tpl)
+            height = parse_height(tpl.get("height"))
+            blob = bytes.fromhex(tpl["blockhashing_blob"])
+            seed = bytes.fromhex(tpl["seed_hash"])
+            block = bytes.fromhex(tpl["blocktemplate_blob"])
+        except KeyError as exc:
+            raise BadReply(f"get_block_template: invalid template (no {exc.args[0]})") from None
+        except (ValueError, TypeError) as exc:
+            raise BadReply(f"get_block_template: invalid template ({exc!s})") from None
+        problem = blob_problem(blob)
+        if problem is None and len(block) < NONCE_OFFSET + 4:
+            problem = f"blocktemplate_blob of {len(block)} bytes"
+        if problem is None and len(seed) != 32:
+            problem = "seed_hash must be 32 bytes"
+        if problem is not None:
+            raise BadReply(f"get_block_template: invalid template ({problem})")
+        return Job(
+            job_id=f"{height}-{self._count + 1}",
+            blob=blob,
+            seed_hash=seed,
+            target=share_target(difficulty),
+            height=height,
+            source=self.name,
+            block_difficulty=difficulty,
+            extra={"conn": self.serial},
+        )
 
     def _use(self, tpl: dict[str, Any]) -> Job:
         """A job for a template (a new job only when the chain tip or seed changed)."""
+        job = self._job_of(tpl)
         self._count += 1
-        difficulty = template_difficulty(tpl)
-        if difficulty <= 0:
-            raise UpstreamError("get_block_template: no difficulty")
-        try:
-            job = Job(
-                job_id=f"{tpl['height']}-{self._count}",
-                blob=bytes.fromhex(tpl["blockhashing_blob"]),
-                seed_hash=bytes.fromhex(tpl["seed_hash"]),
-                target=share_target(difficulty),
-                height=int(tpl["height"]),
-                source=self.name,
-                block_difficulty=difficulty,
-                extra={"conn": self.serial},
-            )
-            bytes.fromhex(tpl["blocktemplate_blob"])
-        except (KeyError, ValueError, TypeError) as exc:
-            raise UpstreamError(f"get_block_template: invalid template ({exc!s})") from None
+        difficulty = job.block_difficulty
         self.template = tpl
         self._jobs[job.job_id] = tpl
         while len(self._jobs) > 4:
@@ -163,13 +203,24 @@ class DaemonConnection(Upstream):
         interval = self.settings.daemon_poll_interval_ms / 1000
         while not self.closed:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._refresh.wait(), interval)
+                async with asyncio.timeout(interval):  # not wait_for: see StratumConnection.open
+                    await self._refresh.wait()
             self._refresh.clear()
             if self.closed:
                 return
-            tpl = await self._fetch_template()
-            if self._changed(tpl):
-                self.accept_job(self._use(tpl))
+            try:
+                tpl = await self._fetch_template()
+                if self._changed(tpl):
+                    self.accept_job(self._use(tpl))
+                    self._bad = ""
+            except BadReply as exc:  # the job before it stays: logged once, mining goes on
+                self._refused(str(exc))
+
+    def _refused(self, fault: str) -> None:
+        if fault != self._bad:
+            self._bad = fault
+            log.warning("%s (ignored, mining goes on with the previous template)", fault)
+            self.stats.error(f"{self.name}: {fault}")
 
     async def submit(self, result: Result) -> None:
         job = result.job
@@ -201,6 +252,10 @@ class DaemonConnection(Upstream):
             block_hash = await self._check_tip(job.height, nonce)
         except RpcError as exc:
             self._rejected(job, exc.message)
+            return False
+        except UpstreamError as exc:
+            log.warning("block of height %d: %s (not known whether it was taken)", job.height, exc)
+            self.stats.error(f"{self.name}: {exc}")
             return False
         finally:
             self._refresh.set()  # fetch the next template now

@@ -26,6 +26,7 @@ class ActiveConnection:
     tls: str | None
     fingerprint: str | None
     since: float  # monotonic
+    since_wall: float  # time.time(), what the API's connection.uptime and avg_time count from
 
 
 class ResultStats:
@@ -43,7 +44,7 @@ class ResultStats:
 
     # ---- connection ----------------------------------------------------------------------
     def connected(self, pool: str, ip: str | None, tls: str | None, fp: str | None) -> None:
-        self.active = ActiveConnection(pool, ip, tls, fp, time.monotonic())
+        self.active = ActiveConnection(pool, ip, tls, fp, time.monotonic(), time.time())
         self.last_pool = pool
         self._accepted_base = self.state.results.accepted
         self.state.results.latencies_ms.clear()
@@ -123,6 +124,8 @@ class ResultStats:
             "hashes_total": r.hashes_total,
             "error_log": list(r.errors[-10:]),
         }
+        if a is not None:  # no "since": the API reports uptime 0, as with no connection
+            conn["since"] = a.since_wall
         with self.state.lock:
             r.avg_time_ms = avg
             self.state.connection = conn

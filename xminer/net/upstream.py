@@ -5,17 +5,28 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import math
 import platform
 import socket
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import Any
 
-from xminer.job import Job, Result
+from xminer.job import NICEHASH_BYTE, Job, Result
 from xminer.net.settings import PoolSettings
 from xminer.net.stats import ResultStats
 from xminer.version import APP_NAME, __version__
 
 log = logging.getLogger("xminer.net")
+MAX_BLOB = 512  # bytes; Monero's hashing blobs are 76 + a few
+MAX_HEIGHT = 1 << 63
+
+
+def blob_problem(blob: bytes) -> str | None:
+    """Why a hashing blob cannot be mined (the nonce is bytes 39..42), or None when it can."""
+    if len(blob) < NICEHASH_BYTE + 1 or len(blob) > MAX_BLOB:
+        return f"blob of {len(blob)} bytes (must be {NICEHASH_BYTE + 1}..{MAX_BLOB})"
+    return None
 
 
 class UpstreamError(Exception):
@@ -25,6 +36,19 @@ class UpstreamError(Exception):
 def user_agent() -> str:
     py = platform.python_version()
     return f"{APP_NAME}/{__version__} ({platform.system()} {platform.machine()}) python/{py}"
+
+
+def parse_height(value: Any) -> int:
+    """A job's ``height``: a whole number 0..2^63 (absent or null: 0); ``ValueError`` if not."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"height {str(value)[:32]!r} is not a number")
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        raise ValueError(f"height {value!r} is not a whole number")
+    if not 0 <= value < MAX_HEIGHT:
+        raise ValueError(f"height {value!r} is out of range")
+    return int(value)
 
 
 JobCallback = Callable[["Upstream", Job], None]
@@ -74,7 +98,12 @@ class Upstream(ABC):
         """Send a share or block; never waits for the reply."""
 
     @abstractmethod
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Close now (bounded); ``serve`` then returns. Safe to call more than once."""
+
+    async def settle(self, timeout: float) -> None:
+        """Before a stop: wait at most ``timeout`` s for replies to results in flight."""
+        return None
 
     def owns(self, job: Job) -> bool:
         return job.extra.get("conn") == self.serial
