@@ -7,6 +7,8 @@
  * -fmad=false).  RX_FADD/RX_FMUL/RX_FDIV/RX_FSQRT take a RandomX rounding mode
  * (0 nearest-even, 1 down, 2 up, 3 toward zero): CUDA has per-operation rounding intrinsics,
  * OpenCL C has none, so there they map to the exact software emulation in fpround.cl.
+ * LOCAL marks a pointer to work-group (shared) memory, LOCAL_ARRAY declares such an array at
+ * the top of a kernel; LID0/LSIZE0 are the lane within the work-group and the group's size.
  */
 #ifndef XMINER_COMPAT_H
 #define XMINER_COMPAT_H
@@ -27,6 +29,10 @@ typedef uchar u8;
 #define CONST_VAR __constant
 #define DEVFN static inline
 #define GID0 ((u32)get_global_id(0))
+#define LID0 ((u32)get_local_id(0))
+#define LSIZE0 ((u32)get_local_size(0))
+#define LOCAL __local
+#define LOCAL_ARRAY(type, name, n) __local type name[n]
 #define MULHI_U64(a, b) mul_hi((u64)(a), (u64)(b))
 #define MULHI_I64(a, b) ((u64)mul_hi((i64)(a), (i64)(b)))
 #define AS_U64(x) as_ulong(x)
@@ -50,6 +56,10 @@ typedef unsigned char u8;
 #define CONST_VAR __constant__
 #define DEVFN static __device__ __forceinline__
 #define GID0 ((u32)(blockIdx.x * blockDim.x + threadIdx.x))
+#define LID0 ((u32)threadIdx.x)
+#define LSIZE0 ((u32)blockDim.x)
+#define LOCAL
+#define LOCAL_ARRAY(type, name, n) __shared__ type name[n]
 #define MULHI_U64(a, b) __umul64hi((u64)(a), (u64)(b))
 #define MULHI_I64(a, b) ((u64)__mul64hi((i64)(a), (i64)(b)))
 #define AS_U64(x) ((u64)__double_as_longlong(x))

@@ -32,11 +32,13 @@ def test_ptx_for_arch(arch: str) -> None:
     assert re.search(rf"^\.target {arch}\b", result.ptx, re.M)
     for name in KERNEL_NAMES:
         assert f".visible .entry {name}(" in result.ptx
-    # -fmad=false: the VM's floating point is never contracted into FMA
+    # the grouped executor: FP add/sub/mul round to nearest and correct by the sign of the
+    # exact error (no per-mode instruction); division and square root use CUDA's rounded ones
     for entry in ("rx_run_program", "rx_run_program_piece"):
         vm = _entry_body(result.ptx, entry)
-        assert "fma.rn.f64" not in vm
-        assert "add.rm.f64" in vm and "div.rz.f64" in vm and "sqrt.rp.f64" in vm
+        assert "add.rn.f64" in vm and "mul.rn.f64" in vm
+        assert "add.rm.f64" not in vm and "mul.rp.f64" not in vm
+        assert "div.rz.f64" in vm and "sqrt.rp.f64" in vm
     # the host's argument formats (P = 64-bit pointer, I = u32) are the entry points' params
     for name, fmt in ENTRY_POINTS.items():
         head = _entry_body(result.ptx, name).split(")", 1)[0]

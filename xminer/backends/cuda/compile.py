@@ -31,8 +31,9 @@ NVCC_FLAGS: tuple[str, ...] = ("-ptx", "-fmad=false", "-std=c++17", "--Werror", 
 ENTRY_POINTS: dict[str, str] = {
     "rx_init": "PPIIIPI",
     "rx_fill_scratchpad": "PPI",
-    "rx_run_program": "PPPPPPPPPIIII",
-    "rx_run_program_piece": "PPPPPPPPPIIIIII",
+    "rx_compile_program": "PPPII",
+    "rx_run_program": "PPPPPPPPPIII",
+    "rx_run_program_piece": "PPPPPPPPPIIIII",
     "rx_finish": "PPPI",
 }
 #: flags of the binaries the host side loads (-cubin or -ptx is added); warnings are logged

@@ -6,14 +6,16 @@ see compile.py), the same entry points launched in the same order with the same 
 
     rx_init(inputs, meta, meta_stride, with_nonce, start_nonce, state, count)
     rx_fill_scratchpad(state, scratchpads, count)
-    rx_run_program(state, scratchpads, programs, decoded, ds0, ds1, ds2, ds3, ss_programs,
-                   chunk_items, light, last, count)                  (x8, last on the 8th)
+    per program (x8):
+    rx_compile_program(state, programs, code, source, count)   (source: FROM_SEED on the 1st)
+    rx_run_program(state, scratchpads, programs, code, ds0, ds1, ds2, ds3, ss_programs,
+                   chunk_items, light, count)
     or, with bfactor, 2**bfactor launches a program of
-    rx_run_program_piece(..., light, first_iteration, iterations, last, count)
+    rx_run_program_piece(..., light, first_iteration, iterations, count)
     rx_finish(state, scratchpads, hashes, count)
 
-over ceil(count / threads) blocks of ``threads`` (OpenCL: global size rounded up to the
-work-group size).  Each device gets one explicit context (``make_context``, never
+over ceil(count / threads) blocks of ``threads`` (at most MAX_LANES; OpenCL: global size
+rounded up to the work-group size).  Each device gets one explicit context (``make_context``, never
 pycuda.autoinit); every call pushes it on the calling thread and pops it after, so worker
 threads can share it, and each :class:`CudaRandomX` has its own stream.
 
@@ -44,8 +46,9 @@ from xminer.backends.cuda.devices import (
     list_devices,
 )
 from xminer.backends.gpu_common import (
-    DECODED_WORDS,
+    CODE_WORDS,
     HASH_BYTES,
+    MAX_LANES,
     PROGRAM_WORDS,
     SCRATCHPAD_BYTES,
     STATE_WORDS,
@@ -199,7 +202,7 @@ class CudaRandomX(GpuRandomX):
     ) -> None:
         super().__init__(mode, intensity, bfactor)
         self.dev = cuda_device(device)
-        self.threads = max(1, min(int(threads), self.dev.max_threads))
+        self.threads = max(1, min(int(threads), self.dev.max_threads, MAX_LANES))
         self.bsleep = max(0, int(bsleep))
         self.lock = threading.Lock()
         self.fallback = ""
@@ -212,7 +215,7 @@ class CudaRandomX(GpuRandomX):
             self._state = self._alloc(n * STATE_WORDS * 8)
             self._scratchpads = self._alloc(n * SCRATCHPAD_BYTES)
             self._programs = self._alloc(n * PROGRAM_WORDS * 8)
-            self._decoded = self._alloc(n * DECODED_WORDS * 4)
+            self._code = self._alloc(n * CODE_WORDS * 8)
             self._hashes = self._alloc(n * HASH_BYTES)
             self._meta = self._alloc(2 * n * 4)
             self._dummy = self._alloc(64)
