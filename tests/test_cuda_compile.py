@@ -11,7 +11,14 @@ import re
 import pytest
 
 from xminer.backends.cuda import CUDA_ARCHS, compile_cuda, cuda_status, find_nvcc
-from xminer.backends.cuda.compile import ENTRY_POINTS, CudaCompileError, choose_target
+from xminer.backends.cuda.compile import (
+    ENTRY_POINTS,
+    EXECUTOR_ENTRIES,
+    EXECUTOR_MAX_REGISTERS,
+    CudaCompileError,
+    choose_target,
+    ptxas_usage,
+)
 from xminer.backends.kernel_source import KERNEL_NAMES, kernel_source
 from xminer.miner import Miner, MinerSettings
 
@@ -44,6 +51,18 @@ def test_ptx_for_arch(arch: str) -> None:
         head = _entry_body(result.ptx, name).split(")", 1)[0]
         kinds = re.findall(r"\.param\s+\.(u64|u32)", head)
         assert "".join("P" if k == "u64" else "I" for k in kinds) == fmt, name
+
+
+@pytest.mark.skipif(find_nvcc() is None, reason="nvcc not installed")
+@pytest.mark.parametrize("arch", CUDA_ARCHS)
+def test_executor_registers_and_stack(arch: str) -> None:
+    """The gate of issue 13: the executor's kernels within 128 registers a thread and with no
+    stack (the VM's registers are in shared memory, nothing private is indexed at run time)."""
+    usage = ptxas_usage(arch)
+    assert set(usage) == set(KERNEL_NAMES)
+    for entry in EXECUTOR_ENTRIES:
+        assert usage[entry].registers <= EXECUTOR_MAX_REGISTERS, (entry, usage[entry])
+        assert usage[entry].stack == 0 and usage[entry].spills == 0, (entry, usage[entry])
 
 
 def test_host_formats_follow_the_kernel_source() -> None:

@@ -20,6 +20,7 @@ Taken CBRANCHes (1 in 256) are not followed.
 
     python3 tools/gpu_profile.py --programs 1536
     python3 tools/gpu_profile.py --check   # exit 1 above 8 paths or 1 wait a 32-lane step
+    python3 tools/gpu_profile.py --ptxas   # + nvcc -Xptxas -v of every entry point
 """
 
 from __future__ import annotations
@@ -250,11 +251,30 @@ def table(figures: dict[tuple[str, int], StepStats]) -> str:
     return "\n".join(lines)
 
 
+def ptxas_table() -> str:
+    """Registers / stack bytes / shared bytes of every entry point on sm_75, sm_80, sm_90."""
+    from xminer.backends.cuda.compile import CUDA_ARCHS, ptxas_usage
+
+    usage = {arch: ptxas_usage(arch) for arch in CUDA_ARCHS}
+    lines = [
+        "| entry point | " + " | ".join(CUDA_ARCHS) + " |",
+        "|---" * (len(CUDA_ARCHS) + 1) + "|",
+    ]
+    for name in usage[CUDA_ARCHS[0]]:
+        cells = []
+        for arch in CUDA_ARCHS:
+            u = usage[arch][name]
+            cells.append(f"{u.registers} / {u.stack} / {u.shared}")
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n(registers / stack bytes / shared bytes)"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--programs", type=int, default=1536, help="at least 1000")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--ptxas", action="store_true", help="also nvcc -Xptxas -v's table")
     args = parser.parse_args()
     if args.programs < 1000:
         parser.error("--programs: at least 1000")
@@ -272,6 +292,8 @@ def main() -> int:
     met = new.paths / steps <= MAX_PATHS and new.waits / steps <= MAX_WAITS
     print(f"targets (32 lanes: <= {MAX_PATHS:g} paths, <= {MAX_WAITS:g} wait a step):",
           "met" if met else "MISSED")  # fmt: skip
+    if args.ptxas:
+        print(ptxas_table())
     return 0 if met or not args.check else 1
 
 
