@@ -2,6 +2,7 @@
  * randomx.cl - the RandomX hash (spec chapter 2) as five kernels, one work-item per hash:
  *   rx_init            Hash512(input) -> seed            (input = blob with nonce, or items)
  *   rx_fill_scratchpad AesGenerator1R(seed) -> 2 MiB scratchpad; seed = generator state
+ *                      (4 work-items a hash, one AES column each; so is rx_finish)
  *   rx_compile_program (from the 2nd program: seed = Hash512(register file)), then
  *                      AesGenerator4R(seed) -> program, compiled to micro-ops (uops.cl)
  *   rx_run_program     2048 iterations of the compiled program by the grouped executor
@@ -10,7 +11,7 @@
  *   rx_finish          AesHash1R(scratchpad) into the register file; Hash256 -> hash
  * rx_compile_program and rx_run_program are launched once per program (8 times), with the
  * same work-group size (the micro-op stream is interleaved across a group's lanes).
- * Per-hash global memory: scratchpad, STATE_WORDS state words (seed, fprc, micro-op count,
+ * Per-hash global memory: scratchpad (2 MiB + 64 bytes apart), STATE_WORDS state words (seed, fprc, micro-op count,
  * register file), the generated program (PROGRAM_WORDS) and its code (CODE_WORDS).
  * A program may run in pieces of `iterations` iterations from `first_iteration`: the others
  * restore from the state what carries across iterations (r0-r7, fprc, ma, mx; f and e are
@@ -23,6 +24,7 @@
  */
 
 #define RX_SCRATCHPAD_WORDS (RX_SCRATCHPAD_L3 / 8u)
+#define RX_SCRATCHPAD_STRIDE (RX_SCRATCHPAD_WORDS + 8u) /* words: 2 MiB + 64 bytes a hash */
 
 #define STATE_WORDS 48 /* 0-7 seed, 8 fprc, 9 ma | mx << 32, 10 micro-ops, 16-47 r f e a */
 #define STATE_FPRC 8
@@ -164,14 +166,25 @@ KERNEL void rx_init(GLOBAL const u8* inputs, GLOBAL const u32* meta, u32 meta_st
     st[STATE_FPRC] = 0;
 }
 
+/* The T-tables into the group's memory, then a barrier (RX_DROP_BARRIERS: tests only, to
+ * show that the tests catch a missing one). */
+#ifdef RX_DROP_BARRIERS
+#define RX_BARRIER_LOCAL()
+#define RX_BARRIER_GLOBAL()
+#else
+#define RX_BARRIER_LOCAL() BARRIER_LOCAL()
+#define RX_BARRIER_GLOBAL() BARRIER_GLOBAL()
+#endif
+
+/* 4 work-items a hash (work-item 4i + c: column c of hash i; see aes.cl). */
 KERNEL void rx_fill_scratchpad(GLOBAL u64* state, GLOBAL u64* scratchpads, u32 count) {
-    u32 i = GID0;
+    LOCAL_ARRAY(u32, tables, AES_LOCAL_WORDS);
+    aes_tables_to_local(tables, LID0, LSIZE0);
+    RX_BARRIER_LOCAL();
+    u32 i = GID0 >> 2, c = GID0 & 3;
     if (i >= count) return;
-    GLOBAL u64* st = state + (u64)i * STATE_WORDS;
-    u64 seed[8];
-    for (int w = 0; w < 8; ++w) seed[w] = st[w];
-    aes_gen1r(seed, scratchpads + (u64)i * RX_SCRATCHPAD_WORDS, RX_SCRATCHPAD_L3 / 64);
-    for (int w = 0; w < 8; ++w) st[w] = seed[w];
+    aes_gen1r_lane(state + (u64)i * STATE_WORDS, scratchpads + (u64)i * RX_SCRATCHPAD_STRIDE,
+                   RX_SCRATCHPAD_L3 / 64, c, tables);
 }
 
 
@@ -213,7 +226,7 @@ DEVFN void run_program(u32 i, u32 count, GLOBAL u64* state, GLOBAL u64* scratchp
                        u32 light, u32 first_iteration, u32 iterations, LOCAL u64* rf) {
     const u32 lanes = LSIZE0;
     GLOBAL u64* st = state + (u64)i * STATE_WORDS;
-    GLOBAL u64* sp = scratchpads + (u64)i * RX_SCRATCHPAD_WORDS;
+    GLOBAL u64* sp = scratchpads + (u64)i * RX_SCRATCHPAD_STRIDE;
     GLOBAL const u64* prog = programs + (u64)i * PROGRAM_WORDS;
 #ifdef RX_SWITCH_EXECUTOR
     GLOBAL const u64* up = code + (u64)i * CODE_WORDS;
@@ -327,14 +340,22 @@ KERNEL void rx_run_program_piece(GLOBAL u64* state, GLOBAL u64* scratchpads,
                 chunk_items, light, first_iteration, iterations, registers + LID0);
 }
 
+/* 4 work-items a hash: AesHash1R's column c into register a (the state's words 40-47), a
+ * barrier, then the hash's first work-item hashes the register file. */
 KERNEL void rx_finish(GLOBAL u64* state, GLOBAL const u64* scratchpads, GLOBAL u64* hashes,
                       u32 count) {
-    u32 i = GID0;
-    if (i >= count) return;
+    LOCAL_ARRAY(u32, tables, AES_LOCAL_WORDS);
+    aes_tables_to_local(tables, LID0, LSIZE0);
+    RX_BARRIER_LOCAL();
+    u32 i = GID0 >> 2, c = GID0 & 3;
     GLOBAL u64* st = state + (u64)i * STATE_WORDS;
+    if (i < count)
+        aes_hash1r_lane(st + STATE_REGS + 24, scratchpads + (u64)i * RX_SCRATCHPAD_STRIDE,
+                        RX_SCRATCHPAD_L3 / 64, c, tables);
+    RX_BARRIER_GLOBAL();
+    if (i >= count || c != 0) return;
     u64 regs[32];
-    for (int j = 0; j < 24; ++j) regs[j] = st[STATE_REGS + j];
-    aes_hash1r(regs + 24, scratchpads + (u64)i * RX_SCRATCHPAD_WORDS, RX_SCRATCHPAD_L3 / 64);
+    for (int j = 0; j < 32; ++j) regs[j] = st[STATE_REGS + j];
     u64 h[8];
     blake2b_words(h, 32, regs, 32);
     for (int w = 0; w < 4; ++w) hashes[4 * (u64)i + w] = h[w];

@@ -326,7 +326,7 @@ def test_synthetic_programs_match_python_vm() -> None:
         ocl.launch(ck, "rx_init", lanes, lanes, inputs, meta_buf, np.uint32(1), zero, zero,
                    rx._state)  # fmt: skip
         ocl.launch(ck, "rx_fill_scratchpad", lanes, lanes, rx._state, rx._scratchpads)
-        pads = [bytearray(_read(ck, rx._scratchpads, gc.SCRATCHPAD_BYTES, i * gc.SCRATCHPAD_BYTES))
+        pads = [bytearray(_read(ck, rx._scratchpads, gc.SCRATCHPAD_BYTES, i * gc.SCRATCHPAD_STRIDE))
                 for i in range(lanes)]  # fmt: skip
         cl.enqueue_copy(ck.queue, rx._programs, np.frombuffer(programs, np.uint8))
         ocl.launch(ck, "rx_compile_program", lanes, lanes, rx._state, rx._programs, rx._code,
@@ -337,7 +337,7 @@ def test_synthetic_programs_match_python_vm() -> None:
             rx._code, *chunks, rx._ss_programs, np.uint32(1), np.uint32(1),
         )  # fmt: skip
         state = _read(ck, rx._state, lanes * gc.STATE_WORDS * 8)
-        device_pads = [_read(ck, rx._scratchpads, gc.SCRATCHPAD_BYTES, i * gc.SCRATCHPAD_BYTES)
+        device_pads = [_read(ck, rx._scratchpads, gc.SCRATCHPAD_BYTES, i * gc.SCRATCHPAD_STRIDE)
                        for i in range(lanes)]  # fmt: skip
     finally:
         rx.close()

@@ -133,3 +133,26 @@ def test_switch_executor_reference(opencl_kernels: Any) -> None:
         assert rx.hash_inputs([data])[0].hex() == want
     finally:
         rx.close()
+
+
+def test_missing_barrier_gives_wrong_hashes(opencl_kernels: Any, monkeypatch: Any) -> None:
+    """The kernels built without their barriers (RX_DROP_BARRIERS) hash wrongly on PoCL, which
+    runs a work-group's items one after another between barriers: the 4-lane kernels' barriers
+    are needed, and the tests above would see one go missing."""
+    from xminer.backends import kernel_source as ks
+    from xminer.backends.opencl import randomx as ocl
+
+    def without_barriers(defines: dict[str, str] | None = None) -> str:
+        return ks.kernel_source({**(defines or {}), "RX_DROP_BARRIERS": "1"})
+
+    monkeypatch.setattr(ocl, "kernel_source", without_barriers)
+    monkeypatch.setattr(ocl, "_compiled", {})
+    key = next(iter(OFFICIAL_VECTORS))
+    vectors = OFFICIAL_VECTORS[key]
+    rx = ocl.OpenCLRandomX(mode="light", intensity=len(vectors), worksize=len(vectors))
+    try:
+        rx.set_key(key)
+        got = rx.hash_inputs([data for data, _ in vectors])
+    finally:
+        rx.close()
+    assert all(h.hex() != want for h, (_, want) in zip(got, vectors, strict=True))

@@ -38,6 +38,9 @@ PROGRAM_WORDS = 16 + 256
 CODE_WORDS = 2 * 256  # a program's micro-ops (kernels/uops.cl)
 MAX_LANES = 64  # work-group size limit (the VM registers of a group in local memory)
 SCRATCHPAD_BYTES = 2 * 1024 * 1024
+SCRATCHPAD_STRIDE = SCRATCHPAD_BYTES + 64  # bytes from one hash's scratchpad to the next
+#: kernels run by several work-items a hash (one AES column each); the others by one
+LANES_PER_HASH = {"rx_fill_scratchpad": 4, "rx_finish": 4}
 HASH_BYTES = 32
 NONCE_OFFSET = 39
 MAX_DATASET_CHUNKS = 4  # rx_run_program takes ds0..ds3
@@ -88,7 +91,7 @@ def thread_profile(options: dict[str, Any]) -> list[dict[str, Any]] | None:
 def per_hash_bytes() -> int:
     """Device memory for one hash in flight (scratchpad, state, program, micro-ops, hash)."""
     words = STATE_WORDS + PROGRAM_WORDS
-    return SCRATCHPAD_BYTES + words * 8 + CODE_WORDS * 8 + HASH_BYTES
+    return SCRATCHPAD_STRIDE + words * 8 + CODE_WORDS * 8 + HASH_BYTES
 
 
 @dataclass

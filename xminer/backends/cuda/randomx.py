@@ -48,9 +48,10 @@ from xminer.backends.cuda.devices import (
 from xminer.backends.gpu_common import (
     CODE_WORDS,
     HASH_BYTES,
+    LANES_PER_HASH,
     MAX_LANES,
     PROGRAM_WORDS,
-    SCRATCHPAD_BYTES,
+    SCRATCHPAD_STRIDE,
     STATE_WORDS,
     GpuRandomX,
 )
@@ -202,7 +203,8 @@ class CudaRandomX(GpuRandomX):
     ) -> None:
         super().__init__(mode, intensity, bfactor)
         self.dev = cuda_device(device)
-        self.threads = max(1, min(int(threads), self.dev.max_threads, MAX_LANES))
+        most = min(self.dev.max_threads // max(LANES_PER_HASH.values()), MAX_LANES)
+        self.threads = max(1, min(int(threads), most))
         self.bsleep = max(0, int(bsleep))
         self.lock = threading.Lock()
         self.fallback = ""
@@ -213,7 +215,7 @@ class CudaRandomX(GpuRandomX):
         with self.dev.active():
             self.stream = drv.Stream()
             self._state = self._alloc(n * STATE_WORDS * 8)
-            self._scratchpads = self._alloc(n * SCRATCHPAD_BYTES)
+            self._scratchpads = self._alloc(n * SCRATCHPAD_STRIDE)
             self._programs = self._alloc(n * PROGRAM_WORDS * 8)
             self._code = self._alloc(n * CODE_WORDS * 8)
             self._hashes = self._alloc(n * HASH_BYTES)
@@ -273,11 +275,13 @@ class CudaRandomX(GpuRandomX):
         return self._current()
 
     def _launch(self, name: str, count: int, *args: Any) -> None:
-        """Run kernel name on count threads: ceil(count / threads) blocks of threads."""
+        """Run kernel name for count hashes: ceil(count / threads) blocks of threads hashes
+        (LANES_PER_HASH threads a hash for the kernels that take several)."""
         blocks = -(-count // self.threads)
+        block = self.threads * LANES_PER_HASH.get(name, 1)
         args = tuple(a if isinstance(a, np.generic) else int(a) for a in args)  # pointers
         self.dev.functions[name].prepared_async_call(
-            (blocks, 1), (self.threads, 1, 1), self.stream, *args, np.uint32(count)
+            (blocks, 1), (block, 1, 1), self.stream, *args, np.uint32(count)
         )
 
     def _stage_inputs(self, data: bytes, meta: list[int]) -> tuple[Any, Any]:

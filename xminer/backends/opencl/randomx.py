@@ -17,10 +17,11 @@ import numpy as np
 from xminer.backends.gpu_common import (
     CODE_WORDS,
     HASH_BYTES,
+    LANES_PER_HASH,
     MAX_DATASET_CHUNKS,
     MAX_LANES,
     PROGRAM_WORDS,
-    SCRATCHPAD_BYTES,
+    SCRATCHPAD_STRIDE,
     STATE_WORDS,
     GpuRandomX,
 )
@@ -115,11 +116,13 @@ def compiled_kernels(
 
 
 def launch(ck: CompiledKernels, name: str, count: int, worksize: int, *args: Any) -> None:
-    """Run kernel name on count work-items (global size rounded up to the work-group size)."""
-    global_size = -(-count // worksize) * worksize
+    """Run kernel name for count hashes in work-groups of worksize hashes (global size rounded
+    up; LANES_PER_HASH work-items a hash for the kernels that take several)."""
+    lanes = LANES_PER_HASH.get(name, 1)
+    global_size = -(-count // worksize) * worksize * lanes
     kernel = ck.kernel(name)
     kernel.set_args(*args, np.uint32(count))
-    cl.enqueue_nd_range_kernel(ck.queue, kernel, (global_size,), (worksize,))
+    cl.enqueue_nd_range_kernel(ck.queue, kernel, (global_size,), (worksize * lanes,))
 
 
 class OpenCLRandomX(GpuRandomX):
@@ -149,7 +152,7 @@ class OpenCLRandomX(GpuRandomX):
         mf = cl.mem_flags
         n = self.intensity
         self._state = cl.Buffer(ctx, mf.READ_WRITE, n * STATE_WORDS * 8)
-        self._scratchpads = cl.Buffer(ctx, mf.READ_WRITE, n * SCRATCHPAD_BYTES)
+        self._scratchpads = cl.Buffer(ctx, mf.READ_WRITE, n * SCRATCHPAD_STRIDE)
         self._programs = cl.Buffer(ctx, mf.READ_WRITE, n * PROGRAM_WORDS * 8)
         self._code = cl.Buffer(ctx, mf.READ_WRITE, n * CODE_WORDS * 8)
         self._hashes = cl.Buffer(ctx, mf.READ_WRITE, n * HASH_BYTES)
