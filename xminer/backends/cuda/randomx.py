@@ -42,6 +42,7 @@ from xminer.backends.cuda.compile import ENTRY_POINTS, DeviceBinary, device_bina
 from xminer.backends.cuda.devices import (
     RESERVED_BYTES,
     CudaDeviceInfo,
+    batch_that_fits,
     dataset_bytes,
     list_devices,
 )
@@ -55,6 +56,7 @@ from xminer.backends.gpu_common import (
     STATE_WORDS,
     GpuRandomX,
 )
+from xminer.randomx.binding import CACHE_SIZE
 
 log = logging.getLogger("xminer.cuda")
 
@@ -211,8 +213,9 @@ class CudaRandomX(GpuRandomX):
         self.dataset_host = mode == "fast" and bool(dataset_host)
         self._buffers: list[Any] = []
         self._pinned: list[Any] = []
-        n = self.intensity
         with self.dev.active():
+            self._fit_batch(*drv.mem_get_info())
+            n = self.intensity
             self.stream = drv.Stream()
             self._state = self._alloc(n * STATE_WORDS * 8)
             self._scratchpads = self._alloc(n * SCRATCHPAD_STRIDE)
@@ -238,6 +241,21 @@ class CudaRandomX(GpuRandomX):
                     self.dataset_host = True
 
     # -- memory ------------------------------------------------------------------------------
+    def _fit_batch(self, free: int, total: int) -> None:
+        """Lower intensity to what the free memory holds after the cache or dataset (when it
+        stays on the card) and the reserve."""
+        if self.mode == "light":
+            on_card = CACHE_SIZE
+        else:
+            on_card = 0 if self.dataset_host or dataset_bytes() > total else dataset_bytes()
+        fits = batch_that_fits(self.intensity, self.threads, free, on_card)
+        if fits < self.intensity:
+            log.warning(
+                "#%d %d hashes a batch do not fit in %d MiB free: %d",
+                self.dev.info.index, self.intensity, free >> 20, fits,
+            )  # fmt: skip
+            self.intensity = fits
+
     def _alloc(self, size: int) -> Any:
         buf = drv.mem_alloc(size)
         self._buffers.append(buf)
