@@ -19,6 +19,7 @@
  * piece but the last saves it there (r0-r7 in the register file's words).
  * The VM's registers live in work-group memory, register-major (slot k of lane l at
  * k * lanes + l): no private array is indexed at run time, so nothing spills to a stack.
+ * That memory is sized at launch: RF_SLOTS * 8 bytes a hash of the group (LOCAL_PARAM).
  * With RX_SWITCH_EXECUTOR defined, vm_switch.cl's first executor runs instead (tests only).
  * Needs compat.h, fpround.cl, blake2b.cl, aes_tables.h, aes.cl, dataset.cl, uops.cl.
  */
@@ -314,12 +315,13 @@ DEVFN void run_program(u32 i, u32 count, GLOBAL u64* state, GLOBAL u64* scratchp
 }
 
 /* A whole program (bfactor 0). */
-KERNEL void rx_run_program(GLOBAL u64* state, GLOBAL u64* scratchpads,
-                           GLOBAL const u64* programs, GLOBAL const u64* code,
-                           GLOBAL const u64* ds0, GLOBAL const u64* ds1, GLOBAL const u64* ds2,
-                           GLOBAL const u64* ds3, GLOBAL const u64* ss_programs,
-                           u32 chunk_items, u32 light, u32 count) {
-    LOCAL_ARRAY(u64, registers, RF_SLOTS * RX_MAX_LANES);
+KERNEL void rx_run_program(LOCAL_PARAM(u64, registers) GLOBAL u64* state,
+                           GLOBAL u64* scratchpads, GLOBAL const u64* programs,
+                           GLOBAL const u64* code, GLOBAL const u64* ds0, GLOBAL const u64* ds1,
+                           GLOBAL const u64* ds2, GLOBAL const u64* ds3,
+                           GLOBAL const u64* ss_programs, u32 chunk_items, u32 light,
+                           u32 count) {
+    LOCAL_DYNAMIC(u64, registers);
     u32 i = GID0;
     if (i >= count) return;
     run_program(i, count, state, scratchpads, programs, code, ds0, ds1, ds2, ds3, ss_programs,
@@ -327,13 +329,14 @@ KERNEL void rx_run_program(GLOBAL u64* state, GLOBAL u64* scratchpads,
 }
 
 /* A piece of a program (bfactor > 0): iterations from first_iteration. */
-KERNEL void rx_run_program_piece(GLOBAL u64* state, GLOBAL u64* scratchpads,
-                                 GLOBAL const u64* programs, GLOBAL const u64* code,
-                                 GLOBAL const u64* ds0, GLOBAL const u64* ds1,
-                                 GLOBAL const u64* ds2, GLOBAL const u64* ds3,
-                                 GLOBAL const u64* ss_programs, u32 chunk_items, u32 light,
-                                 u32 first_iteration, u32 iterations, u32 count) {
-    LOCAL_ARRAY(u64, registers, RF_SLOTS * RX_MAX_LANES);
+KERNEL void rx_run_program_piece(LOCAL_PARAM(u64, registers) GLOBAL u64* state,
+                                 GLOBAL u64* scratchpads, GLOBAL const u64* programs,
+                                 GLOBAL const u64* code, GLOBAL const u64* ds0,
+                                 GLOBAL const u64* ds1, GLOBAL const u64* ds2,
+                                 GLOBAL const u64* ds3, GLOBAL const u64* ss_programs,
+                                 u32 chunk_items, u32 light, u32 first_iteration,
+                                 u32 iterations, u32 count) {
+    LOCAL_DYNAMIC(u64, registers);
     u32 i = GID0;
     if (i >= count) return;
     run_program(i, count, state, scratchpads, programs, code, ds0, ds1, ds2, ds3, ss_programs,

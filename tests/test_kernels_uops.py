@@ -361,3 +361,18 @@ def test_synthetic_programs_match_python_vm() -> None:
     finally:
         dataset.release()
         cache.release()
+
+
+def test_register_slots_agree_with_the_kernels() -> None:
+    """The hosts size the executor's work-group memory with REGISTER_SLOTS (RF_SLOTS)."""
+    import re
+
+    from xminer.backends.gpu_common import REGISTER_SLOTS
+    from xminer.backends.kernel_source import kernel_dir
+
+    text = (kernel_dir() / "uops.cl").read_text()
+    slots = {name: int(value) for name, value in re.findall(r"#define (RF_\w+) (\d+)", text)}
+    assert slots["RF_SLOTS"] == REGISTER_SLOTS == slots["RF_ITEM"] + 8
+    assert (slots["RF_R"], slots["RF_F"], slots["RF_E"], slots["RF_A"], slots["RF_ZERO"]) == (
+        gp.RF_R, gp.RF_F, gp.RF_E, gp.RF_A, gp.RF_ZERO,
+    )  # fmt: skip

@@ -41,6 +41,10 @@ SCRATCHPAD_BYTES = 2 * 1024 * 1024
 SCRATCHPAD_STRIDE = SCRATCHPAD_BYTES + 64  # bytes from one hash's scratchpad to the next
 #: kernels run by several work-items a hash (one AES column each); the others by one
 LANES_PER_HASH = {"rx_fill_scratchpad": 4, "rx_finish": 4}
+#: kernels whose work-group memory is sized at launch: the VM registers, REGISTER_SLOTS words a
+#: hash (RF_SLOTS in kernels/uops.cl); OpenCL passes it as their first argument
+REGISTER_SLOTS = 41
+LOCAL_REGISTERS = ("rx_run_program", "rx_run_program_piece")
 HASH_BYTES = 32
 NONCE_OFFSET = 39
 MAX_DATASET_CHUNKS = 4  # rx_run_program takes ds0..ds3

@@ -50,8 +50,10 @@ from xminer.backends.gpu_common import (
     CODE_WORDS,
     HASH_BYTES,
     LANES_PER_HASH,
+    LOCAL_REGISTERS,
     MAX_LANES,
     PROGRAM_WORDS,
+    REGISTER_SLOTS,
     SCRATCHPAD_STRIDE,
     STATE_WORDS,
     GpuRandomX,
@@ -297,9 +299,10 @@ class CudaRandomX(GpuRandomX):
         (LANES_PER_HASH threads a hash for the kernels that take several)."""
         blocks = -(-count // self.threads)
         block = self.threads * LANES_PER_HASH.get(name, 1)
+        shared = REGISTER_SLOTS * 8 * self.threads if name in LOCAL_REGISTERS else 0
         args = tuple(a if isinstance(a, np.generic) else int(a) for a in args)  # pointers
         self.dev.functions[name].prepared_async_call(
-            (blocks, 1), (block, 1, 1), self.stream, *args, np.uint32(count)
+            (blocks, 1), (block, 1, 1), self.stream, *args, np.uint32(count), shared_size=shared
         )
 
     def _stage_inputs(self, data: bytes, meta: list[int]) -> tuple[Any, Any]:

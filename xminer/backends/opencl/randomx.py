@@ -18,9 +18,11 @@ from xminer.backends.gpu_common import (
     CODE_WORDS,
     HASH_BYTES,
     LANES_PER_HASH,
+    LOCAL_REGISTERS,
     MAX_DATASET_CHUNKS,
     MAX_LANES,
     PROGRAM_WORDS,
+    REGISTER_SLOTS,
     SCRATCHPAD_STRIDE,
     STATE_WORDS,
     GpuRandomX,
@@ -121,6 +123,8 @@ def launch(ck: CompiledKernels, name: str, count: int, worksize: int, *args: Any
     lanes = LANES_PER_HASH.get(name, 1)
     global_size = -(-count // worksize) * worksize * lanes
     kernel = ck.kernel(name)
+    if name in LOCAL_REGISTERS:  # the VM registers of the group's hashes
+        args = (cl.LocalMemory(REGISTER_SLOTS * 8 * worksize), *args)
     kernel.set_args(*args, np.uint32(count))
     cl.enqueue_nd_range_kernel(ck.queue, kernel, (global_size,), (worksize * lanes,))
 
