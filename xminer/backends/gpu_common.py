@@ -36,7 +36,7 @@ PROGRAM_ITERATIONS = 2048
 STATE_WORDS = 48  # 0-7 seed, 8 fprc, 9 ma | mx << 32, 16-47 register file
 PROGRAM_WORDS = 16 + 256
 CODE_WORDS = 2 * 256  # a program's micro-ops (kernels/uops.cl)
-MAX_LANES = 64  # work-group size limit (the VM registers of a group in local memory)
+MAX_LANES = 64  # hashes a work-group at most (the 4-lane kernels: 256 work-items)
 SCRATCHPAD_BYTES = 2 * 1024 * 1024
 SCRATCHPAD_STRIDE = SCRATCHPAD_BYTES + 64  # bytes from one hash's scratchpad to the next
 #: kernels run by several work-items a hash (one AES column each); the others by one
