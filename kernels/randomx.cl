@@ -1,5 +1,5 @@
 /*
- * randomx.cl - the RandomX hash (spec chapter 2) as five kernels, one work-item per hash:
+ * randomx.cl - the RandomX hash (spec chapter 2) as six kernels, one work-item a hash unless said:
  *   rx_init            Hash512(input) -> seed            (input = blob with nonce, or items)
  *   rx_fill_scratchpad AesGenerator1R(seed) -> 2 MiB scratchpad; seed = generator state
  *                      (4 work-items a hash, one AES column each; so is rx_finish)
@@ -11,8 +11,9 @@
  *   rx_finish          AesHash1R(scratchpad) into the register file; Hash256 -> hash
  * rx_compile_program and rx_run_program are launched once per program (8 times), with the
  * same work-group size (the micro-op stream is interleaved across a group's lanes).
- * Per-hash global memory: scratchpad (2 MiB + 64 bytes apart), STATE_WORDS state words (seed, fprc, micro-op count,
- * register file), the generated program (PROGRAM_WORDS) and its code (CODE_WORDS).
+ * Per-hash global memory: scratchpad (2 MiB + 64 bytes apart), STATE_WORDS state words (seed,
+ * fprc, micro-op count, register file), the generated program (PROGRAM_WORDS) and its code
+ * (CODE_WORDS).
  * A program may run in pieces of `iterations` iterations from `first_iteration`: the others
  * restore from the state what carries across iterations (r0-r7, fprc, ma, mx; f and e are
  * reloaded from the scratchpad every iteration, spAddr0/1 are 0 after the first), and every
