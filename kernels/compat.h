@@ -35,6 +35,7 @@ typedef uchar u8;
 #define LID0 ((u32)get_local_id(0))
 #define LSIZE0 ((u32)get_local_size(0))
 #define LOCAL __local
+#define RESTRICT restrict
 #define LOCAL_ARRAY(type, name, n) __local type name[n]
 #define LOCAL_PARAM(type, name) __local type* name,
 #define LOCAL_DYNAMIC(type, name)
@@ -66,6 +67,7 @@ typedef unsigned char u8;
 #define LID0 ((u32)threadIdx.x)
 #define LSIZE0 ((u32)blockDim.x)
 #define LOCAL
+#define RESTRICT __restrict__
 #define LOCAL_ARRAY(type, name, n) __shared__ type name[n]
 #define LOCAL_PARAM(type, name)
 #define LOCAL_DYNAMIC(type, name) extern __shared__ type name[]

@@ -121,12 +121,13 @@ DEVFN void uop_fdiv(LOCAL u64* rf, u32 lanes, u64 c, u64 loaded, u64 emask0, u64
 
 /* Run the compiled program once (step 4 of spec 4.6.2): per micro-op one memory stage (the
  * load, or ISTORE's store), then the groups in order of frequency; CBRANCH per lane. */
-DEVFN u32 execute_uops(GLOBAL const u64* code, u32 stride, u32 count, GLOBAL u64* sp,
-                       LOCAL u64* rf, u32 lanes, u64 emask0, u64 emask1, u32 fprc) {
+DEVFN u32 execute_uops(GLOBAL const u64* RESTRICT code, u32 stride, u32 count,
+                       GLOBAL u64* RESTRICT sp, LOCAL u64* RESTRICT rf, u32 lanes, u64 emask0,
+                       u64 emask1, u32 fprc) {
     u32 pc = 0;
     while (pc < count) {
-        u64 c = code[(u64)(2 * pc) * stride];
-        u64 imm = code[(u64)(2 * pc + 1) * stride];
+        u64 c = code[(u64)pc * stride];
+        u64 imm = code[(u64)pc * stride + 1];
         ++pc;
         u32 group = UOP_GROUP(c), mem = UOP_MEM(c);
         u64 loaded = 0;

@@ -26,7 +26,8 @@
  *
  * Stream layout: hashes in groups of `lanes` (the work-group size) share one block of
  * 2 * 256 * n words (n = lanes, or fewer for the last group): word k of micro-op j of lane l
- * is at (2 * j + k) * n + l, so the lanes of a group read neighbouring words at each step.
+ * is at (j * n + l) * 2 + k, so the lanes of a group read one contiguous run of 16-byte
+ * micro-ops at each step (and a lane's two words share a cache line).
  */
 
 #define RX_PROGRAM_SIZE 256
@@ -119,12 +120,13 @@ DEVFN u64 rx_reciprocal(u32 divisor) {
     return quotient;
 }
 
-/* Word offset of hash i's stream (of count hashes in groups of lanes); *stride: its step. */
+/* Word offset of hash i's stream (of count hashes in groups of lanes); *stride: the words
+ * from one of its micro-ops to the next. */
 DEVFN u64 uop_base(u32 i, u32 lanes, u32 count, u32* stride) {
     u32 first = i - i % lanes;
     u32 left = count - first;
-    *stride = left < lanes ? left : lanes;
-    return (u64)first * (2 * UOP_MAX) + (i - first);
+    *stride = 2 * (left < lanes ? left : lanes);
+    return (u64)first * (2 * UOP_MAX) + 2 * (i - first);
 }
 
 /* Compile instruction word (spec 5) as micro-op number n: 1 with *ctrl and *imm set, or 0
@@ -236,8 +238,8 @@ DEVFN u32 compile_instruction(u64 word, u32 n, int usage[8], u64* ctrl, u64* imm
     return 1;
 }
 
-/* The program's 256 instructions (words 16.. of prog) as micro-ops at out (every stride-th
- * word); the number of micro-ops. */
+/* The program's 256 instructions (words 16.. of prog) as micro-ops at out (one every stride
+ * words); the number of micro-ops. */
 DEVFN u32 compile_program(GLOBAL const u64* prog, GLOBAL u64* out, u32 stride) {
     int usage[8];
     for (int j = 0; j < 8; ++j) usage[j] = -1;
@@ -245,8 +247,8 @@ DEVFN u32 compile_program(GLOBAL const u64* prog, GLOBAL u64* out, u32 stride) {
     for (u32 i = 0; i < UOP_MAX; ++i) {
         u64 ctrl, imm;
         if (compile_instruction(prog[16 + i], n, usage, &ctrl, &imm)) {
-            out[(u64)(2 * n) * stride] = ctrl;
-            out[(u64)(2 * n + 1) * stride] = imm;
+            out[(u64)n * stride] = ctrl;
+            out[(u64)n * stride + 1] = imm;
             ++n;
         }
     }

@@ -112,10 +112,10 @@ def read_streams(code: Any, counts: list[int], lanes: int) -> list[list[Uop]]:
     streams = []
     for i, n in enumerate(counts):
         first = i - i % lanes
-        stride = min(lanes, total - first)
-        base = first * CODE_WORDS + (i - first)
-        words = code[base : base + 2 * n * stride : stride]
-        streams.append([Uop.decode(int(words[2 * j]), int(words[2 * j + 1])) for j in range(n)])
+        stride = 2 * min(lanes, total - first)  # words from one micro-op to the next
+        base = first * CODE_WORDS + 2 * (i - first)
+        at = [base + j * stride for j in range(n)]
+        streams.append([Uop.decode(int(code[w]), int(code[w + 1])) for w in at])
     return streams
 
 
