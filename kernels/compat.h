@@ -11,7 +11,8 @@
  * the top of a kernel; a kernel's first parameter LOCAL_PARAM(type, name) with LOCAL_DYNAMIC(type,
  * name) at the top of its body is work-group memory sized at launch (OpenCL: a __local
  * argument the host sets; CUDA: the launch's dynamic shared memory, no parameter); LID0/LSIZE0 are the lane within the work-group and the group's size;
- * BARRIER_LOCAL/BARRIER_GLOBAL wait for the group with its local (and global) writes visible.
+ * BARRIER_LOCAL/BARRIER_GLOBAL wait for the group with its local (and global) writes visible;
+ * RESTRICT marks a pointer parameter that aliases no other.
  */
 #ifndef XMINER_COMPAT_H
 #define XMINER_COMPAT_H
