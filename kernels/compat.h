@@ -7,6 +7,12 @@
  * -fmad=false).  RX_FADD/RX_FMUL/RX_FDIV/RX_FSQRT take a RandomX rounding mode
  * (0 nearest-even, 1 down, 2 up, 3 toward zero): CUDA has per-operation rounding intrinsics,
  * OpenCL C has none, so there they map to the exact software emulation in fpround.cl.
+ * LOCAL marks a pointer to work-group (shared) memory, LOCAL_ARRAY declares such an array at
+ * the top of a kernel; a kernel's first parameter LOCAL_PARAM(type, name) with LOCAL_DYNAMIC(type,
+ * name) at the top of its body is work-group memory sized at launch (OpenCL: a __local
+ * argument the host sets; CUDA: the launch's dynamic shared memory, no parameter); LID0/LSIZE0 are the lane within the work-group and the group's size;
+ * BARRIER_LOCAL/BARRIER_GLOBAL wait for the group with its local (and global) writes visible;
+ * RESTRICT marks a pointer parameter that aliases no other.
  */
 #ifndef XMINER_COMPAT_H
 #define XMINER_COMPAT_H
@@ -27,6 +33,15 @@ typedef uchar u8;
 #define CONST_VAR __constant
 #define DEVFN static inline
 #define GID0 ((u32)get_global_id(0))
+#define LID0 ((u32)get_local_id(0))
+#define LSIZE0 ((u32)get_local_size(0))
+#define LOCAL __local
+#define RESTRICT restrict
+#define LOCAL_ARRAY(type, name, n) __local type name[n]
+#define LOCAL_PARAM(type, name) __local type* name,
+#define LOCAL_DYNAMIC(type, name)
+#define BARRIER_LOCAL() barrier(CLK_LOCAL_MEM_FENCE)
+#define BARRIER_GLOBAL() barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE)
 #define MULHI_U64(a, b) mul_hi((u64)(a), (u64)(b))
 #define MULHI_I64(a, b) ((u64)mul_hi((i64)(a), (i64)(b)))
 #define AS_U64(x) as_ulong(x)
@@ -50,6 +65,15 @@ typedef unsigned char u8;
 #define CONST_VAR __constant__
 #define DEVFN static __device__ __forceinline__
 #define GID0 ((u32)(blockIdx.x * blockDim.x + threadIdx.x))
+#define LID0 ((u32)threadIdx.x)
+#define LSIZE0 ((u32)blockDim.x)
+#define LOCAL
+#define RESTRICT __restrict__
+#define LOCAL_ARRAY(type, name, n) __shared__ type name[n]
+#define LOCAL_PARAM(type, name)
+#define LOCAL_DYNAMIC(type, name) extern __shared__ type name[]
+#define BARRIER_LOCAL() __syncthreads()
+#define BARRIER_GLOBAL() __syncthreads()
 #define MULHI_U64(a, b) __umul64hi((u64)(a), (u64)(b))
 #define MULHI_I64(a, b) ((u64)__mul64hi((i64)(a), (i64)(b)))
 #define AS_U64(x) ((u64)__double_as_longlong(x))

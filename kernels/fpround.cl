@@ -24,16 +24,15 @@ DEVFN double fp_next_up(double v) {
 
 DEVFN double fp_next_down(double v) { return -fp_next_up(-v); }
 
-/* Round v (the RN result) in mode m given the sign of the error err = exact - v. */
+/* Round v (the RN result) in mode m given the sign of the error err = exact - v: the mode's
+ * direction (down -1, up +1, toward zero the opposite of v's sign, nearest 0); v moves one
+ * ulp when the exact value lies that way.  Selects only, no branch on m: lanes of a warp in
+ * different modes run the same instructions. */
 DEVFN double fp_round_from_nearest(double v, int err, u32 m) {
-    if (err == 0) return v;
-    if (m == FP_MODE_DOWN) return err < 0 ? fp_next_down(v) : v;
-    if (m == FP_MODE_UP) return err > 0 ? fp_next_up(v) : v;
-    if (m == FP_MODE_ZERO) {
-        if (v > 0.0 && err < 0) return fp_next_down(v);
-        if (v < 0.0 && err > 0) return fp_next_up(v);
-    }
-    return v;
+    int toward_zero = v > 0.0 ? -1 : (v < 0.0 ? 1 : 0);
+    int dir = m == FP_MODE_DOWN ? -1 : (m == FP_MODE_UP ? 1 : (m == FP_MODE_ZERO ? toward_zero : 0));
+    double moved = dir > 0 ? fp_next_up(v) : fp_next_down(v);
+    return (err != 0 && err == dir) ? moved : v;
 }
 
 DEVFN int fp_sign(double x) { return (x > 0.0) - (x < 0.0); }
@@ -43,7 +42,7 @@ DEVFN double fp_overflowed(double v, u32 m) { return fp_round_from_nearest(v, v 
 
 DEVFN double fp_add_rm(double a, double b, u32 m) {
     double s = a + b;
-    if (m == FP_MODE_NEAREST || isnan(s)) return s;
+    if (isnan(s)) return s;
     if (isinf(s)) return (isinf(a) || isinf(b)) ? s : fp_overflowed(s, m);
     bool a_big = fabs(a) >= fabs(b);
     double big = a_big ? a : b;
@@ -62,7 +61,7 @@ DEVFN double fp_sub_rm(double a, double b, u32 m) { return fp_add_rm(a, -b, m); 
 
 DEVFN double fp_mul_rm(double a, double b, u32 m) {
     double p = a * b;
-    if (m == FP_MODE_NEAREST || isnan(p) || a == 0.0 || b == 0.0) return p;
+    if (isnan(p) || a == 0.0 || b == 0.0) return p;
     if (isinf(p)) return (isinf(a) || isinf(b)) ? p : fp_overflowed(p, m);
     int err;
     if (fabs(p) >= 0x1p-900) {

@@ -262,6 +262,29 @@ def run_program(
     return b"".join(w.to_bytes(8, "little") for w in words), fprc
 
 
+def branch_targets(ins: list[int]) -> list[int]:
+    """Where each CBRANCH jumps: after the last instruction before it, in program order, that
+    modified its register (spec 5.4: fixed when the program is compiled, so a taken branch
+    does not move the targets of the instructions it runs again)."""
+    usage = [-1] * 8
+    targets = [0] * len(ins)
+    for pc, word in enumerate(ins):
+        name = OPCODE_NAMES[word & 0xFF]
+        dst, src, imm = (word >> 8) & 7, (word >> 16) & 7, word >> 32
+        if name == "CBRANCH":
+            targets[pc] = usage[dst] + 1
+            usage = [pc] * 8
+        elif name == "ISWAP_R":
+            if src != dst:
+                usage[src] = usage[dst] = pc
+        elif name == "IMUL_RCP":
+            if imm and imm & (imm - 1):
+                usage[dst] = pc
+        elif name not in ("CFROUND", "ISTORE") and not name.startswith("F"):
+            usage[dst] = pc
+    return targets
+
+
 def _execute(
     ins: list[int],
     sp: bytearray,
@@ -272,7 +295,7 @@ def _execute(
     emasked: Callable[[float, int], float],
     fprc: int,
 ) -> int:
-    usage = [-1] * 8
+    targets = branch_targets(ins)
     pc = 0
     while pc < 256:
         word = ins[pc]
@@ -328,7 +351,6 @@ def _execute(
         elif name == "ISWAP_R":
             if src != dst:
                 r[dst], r[src] = r[src], r[dst]
-                usage[src] = pc
             else:
                 pc += 1
                 continue
@@ -364,11 +386,8 @@ def _execute(
             b = (mod >> 4) + 8
             cimm = (simm | (1 << b)) & ~(1 << (b - 1)) & M64
             r[dst] = (r[dst] + cimm) & M64
-            target = usage[dst]
-            for k in range(8):
-                usage[k] = pc
             if (r[dst] >> b) & 0xFF == 0:
-                pc = target + 1
+                pc = targets[pc]
                 continue
             pc += 1
             continue
@@ -383,7 +402,5 @@ def _execute(
             sp[at : at + 8] = r[src].to_bytes(8, "little")
             pc += 1
             continue
-        if not name.startswith("F"):
-            usage[dst] = pc
         pc += 1
     return fprc

@@ -11,7 +11,14 @@ import re
 import pytest
 
 from xminer.backends.cuda import CUDA_ARCHS, compile_cuda, cuda_status, find_nvcc
-from xminer.backends.cuda.compile import ENTRY_POINTS, CudaCompileError, choose_target
+from xminer.backends.cuda.compile import (
+    ENTRY_POINTS,
+    EXECUTOR_ENTRIES,
+    EXECUTOR_MAX_REGISTERS,
+    CudaCompileError,
+    choose_target,
+    ptxas_usage,
+)
 from xminer.backends.kernel_source import KERNEL_NAMES, kernel_source
 from xminer.miner import Miner, MinerSettings
 
@@ -32,11 +39,13 @@ def test_ptx_for_arch(arch: str) -> None:
     assert re.search(rf"^\.target {arch}\b", result.ptx, re.M)
     for name in KERNEL_NAMES:
         assert f".visible .entry {name}(" in result.ptx
-    # -fmad=false: the VM's floating point is never contracted into FMA
+    # the grouped executor: FP add/sub/mul round to nearest and correct by the sign of the
+    # exact error (no per-mode instruction); division and square root use CUDA's rounded ones
     for entry in ("rx_run_program", "rx_run_program_piece"):
         vm = _entry_body(result.ptx, entry)
-        assert "fma.rn.f64" not in vm
-        assert "add.rm.f64" in vm and "div.rz.f64" in vm and "sqrt.rp.f64" in vm
+        assert "add.rn.f64" in vm and "mul.rn.f64" in vm
+        assert "add.rm.f64" not in vm and "mul.rp.f64" not in vm
+        assert "div.rz.f64" in vm and "sqrt.rp.f64" in vm
     # the host's argument formats (P = 64-bit pointer, I = u32) are the entry points' params
     for name, fmt in ENTRY_POINTS.items():
         head = _entry_body(result.ptx, name).split(")", 1)[0]
@@ -44,9 +53,22 @@ def test_ptx_for_arch(arch: str) -> None:
         assert "".join("P" if k == "u64" else "I" for k in kinds) == fmt, name
 
 
+@pytest.mark.skipif(find_nvcc() is None, reason="nvcc not installed")
+@pytest.mark.parametrize("arch", CUDA_ARCHS)
+def test_executor_registers_and_stack(arch: str) -> None:
+    """The gate of issue 13: the executor's kernels within 128 registers a thread and with no
+    stack (the VM's registers are in shared memory, nothing private is indexed at run time)."""
+    usage = ptxas_usage(arch)
+    assert set(usage) == set(KERNEL_NAMES)
+    for entry in EXECUTOR_ENTRIES:
+        assert usage[entry].registers <= EXECUTOR_MAX_REGISTERS, (entry, usage[entry])
+        assert usage[entry].stack == 0 and usage[entry].spills == 0, (entry, usage[entry])
+
+
 def test_host_formats_follow_the_kernel_source() -> None:
     """ENTRY_POINTS against the kernels' parameter lists (a pointer or a u32 each)."""
-    source = kernel_source()
+    # LOCAL_PARAM(...): work-group memory, an OpenCL argument only (CUDA: dynamic shared memory)
+    source = re.sub(r"LOCAL_PARAM\([^)]*\)", "", kernel_source())
     for name, fmt in ENTRY_POINTS.items():
         found = re.search(rf"KERNEL void {name}\(([^)]*)\)", source)
         assert found, name

@@ -9,12 +9,15 @@ import pytest
 
 from xminer.backends.cuda.backend import CudaBackend, plan_threads
 from xminer.backends.cuda.devices import (
-    BLOCKS_PER_SM,
     DEFAULT_THREADS,
+    RESERVED_BYTES,
     CudaDeviceInfo,
     CudaThreadConfig,
+    batch_that_fits,
+    dataset_bytes,
     dataset_fits,
     default_thread,
+    resident_blocks_per_sm,
 )
 from xminer.backends.gpu_common import per_hash_bytes
 
@@ -24,19 +27,32 @@ H100 = CudaDeviceInfo(0, "NVIDIA H100 80GB HBM3", (9, 0), 132, 79 * GIB, "0000:1
 SMALL = CudaDeviceInfo(1, "NVIDIA T400", (7, 5), 6, 2 * GIB, "0000:65:00.0")
 
 
-def test_a_big_card_gets_four_warps_an_sm_and_the_dataset() -> None:
+def test_a_big_card_fills_its_memory_with_scratchpads_and_keeps_the_dataset() -> None:
     t = default_thread(H100, fast=True)
-    assert (t.threads, t.blocks) == (DEFAULT_THREADS, H100.sm_count * BLOCKS_PER_SM)
+    left = H100.total_mem - RESERVED_BYTES - dataset_bytes()
+    assert (t.threads, t.blocks) == (DEFAULT_THREADS, left // per_hash_bytes() // 32)
+    assert t.blocks <= H100.sm_count * resident_blocks_per_sm(H100.capability)
     assert t.intensity == t.threads * t.blocks
     assert t.dataset_host is None and dataset_fits(H100.total_mem)
+    # a card with more memory than its SMs keep busy: the resident blocks
+    many = CudaDeviceInfo(0, "big", (7, 5), 2, 79 * GIB, "0000:01:00.0")
+    assert default_thread(many, fast=True).blocks == 2 * 16
+
+
+def test_a_batch_is_lowered_to_what_the_free_memory_holds() -> None:
+    per = per_hash_bytes()
+    free = RESERVED_BYTES + dataset_bytes() + 100 * per
+    assert batch_that_fits(1000, 32, free, dataset_bytes()) == 96  # whole blocks
+    assert batch_that_fits(64, 32, free, dataset_bytes()) == 64  # fits: unchanged
+    assert batch_that_fits(1000, 32, RESERVED_BYTES, 0) == 32  # one block at least
 
 
 def test_a_card_too_small_for_the_dataset_keeps_it_in_host_memory() -> None:
     assert not dataset_fits(SMALL.total_mem)
     fast = default_thread(SMALL, fast=True)
     assert fast.dataset_host is True
-    # all its memory but the reserve is for scratchpads (half of it, by default)
-    assert fast.blocks == (SMALL.total_mem - 512 * 2**20) // 2 // per_hash_bytes() // 32
+    # all its memory but the reserve is for scratchpads
+    assert fast.blocks == (SMALL.total_mem - 512 * 2**20) // per_hash_bytes() // 32
     light = default_thread(SMALL, fast=False)
     assert light.dataset_host is None and 1 <= light.blocks < fast.blocks
 

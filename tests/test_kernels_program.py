@@ -50,11 +50,7 @@ def test_seed_fill_and_program_generation(light_rx: Any) -> None:
     assert tail[64:] == rxref.aes_gen1r(tail[:64], 1)[0]
     assert gen1_state == tail[64:]  # the generator state is its last output
 
-    chunks = [rx._chunks[0], rx._dummy, rx._dummy, rx._dummy]
-    ocl.launch(
-        ck, "rx_run_program", 1, 1, rx._state, rx._scratchpads, rx._programs, rx._decoded,
-        *chunks, rx._ss_programs, np.uint32(1), np.uint32(1), zero,
-    )  # fmt: skip
+    ocl.launch(ck, "rx_compile_program", 1, 1, rx._state, rx._programs, rx._code, zero)
     program = _read(ck, rx._programs, ocl.PROGRAM_WORDS * 8)
     assert program == rxref.aes_gen4r(gen1_state, ocl.PROGRAM_WORDS // 8)[0]
 
@@ -93,13 +89,14 @@ def test_one_program_run_matches_python_vm(light_rx: Any, pieces: list[tuple[int
     scratchpad = bytearray(_read(ck, rx._scratchpads, SCRATCHPAD))
     chunks = [rx._chunks[0], rx._dummy, rx._dummy, rx._dummy]
     common = (
-        rx._state, rx._scratchpads, rx._programs, rx._decoded, *chunks, rx._ss_programs,
+        rx._state, rx._scratchpads, rx._programs, rx._code, *chunks, rx._ss_programs,
         np.uint32(1), np.uint32(1),
     )  # fmt: skip
+    ocl.launch(ck, "rx_compile_program", 1, 1, rx._state, rx._programs, rx._code, zero)
     if not pieces:
-        ocl.launch(ck, "rx_run_program", 1, 1, *common, np.uint32(1))
+        ocl.launch(ck, "rx_run_program", 1, 1, *common)
     for first, iterations in pieces:
-        piece = (np.uint32(first), np.uint32(iterations), np.uint32(1))
+        piece = (np.uint32(first), np.uint32(iterations))
         ocl.launch(ck, "rx_run_program_piece", 1, 1, *common, *piece)
     state = _read(ck, rx._state, ocl.STATE_WORDS * 8)
     program = _read(ck, rx._programs, ocl.PROGRAM_WORDS * 8)

@@ -36,7 +36,7 @@ def test_pocl_device_listed() -> None:
     assert devices[0].name in device_listing()
     thread = default_thread(devices[0])
     assert isinstance(thread, ThreadConfig)
-    assert thread.intensity >= 1 and thread.worksize == 1
+    assert thread.intensity >= 1 and thread.worksize == 8  # PoCL: neither NVIDIA nor AMD
     assert thread.memory_bytes() <= devices[0].global_mem
 
 
@@ -175,7 +175,7 @@ def test_xmrig_thread_profile() -> None:
     assert plan_threads({**options, "rx/0": False}, [gpu(0, 0)]) == []
     bare = plan_threads({"rx": [{"index": 0}]}, [gpu(0, 0)])
     assert [(p.intensity, p.worksize, p.bfactor, p.threads) for p in bare] == [
-        (default_thread(gpu(0, 0)).intensity, 1, 0, [-1])
+        (default_thread(gpu(0, 0)).intensity, 8, 0, [-1])
     ]
 
 
@@ -221,3 +221,16 @@ def test_print_platforms_lists_them_and_exits_0(tmp_path: Path) -> None:
         assert f"  Name:                     {p.name}" in out
         assert f"  Vendor:                   {p.vendor}" in out
     assert "Device:" in out  # PoCL's CPU device
+
+
+def test_default_worksize_per_vendor() -> None:
+    """A warp on NVIDIA, a wavefront on AMD GPUs, 8 on other devices (CPUs through PoCL)."""
+    from dataclasses import replace
+
+    from xminer.backends.opencl.devices import default_worksize
+
+    card = gpu(0, 0)
+    assert default_worksize(replace(card, vendor="NVIDIA Corporation")) == 32
+    assert default_worksize(replace(card, vendor="Advanced Micro Devices, Inc.")) == 64
+    assert default_worksize(replace(card, vendor="Intel(R) Corporation")) == 8
+    assert default_worksize(replace(card, vendor="AuthenticAMD", type="CPU")) == 8

@@ -93,3 +93,66 @@ def test_nonce_wraps_and_target(light_rx: Any) -> None:
     tails = sorted(int.from_bytes(d[24:32], "little") for d in digests)
     _, _, shares = light_rx.hash_batch(blob, 0xFFFFFFFE, 4, tails[2])
     assert len(shares) == 2
+
+
+# (work-group size, hashes): full groups and a partial last one (8, 16); a partial group
+# only (32, 64).  The micro-op stream is interleaved across a group's lanes and the VM
+# registers are a column per lane in the group's local memory.
+WORK_GROUPS = [(8, 11), (16, 19), (32, 13), (64, 21)]
+
+
+@pytest.mark.parametrize(("worksize", "count"), WORK_GROUPS, ids=[str(w) for w, _ in WORK_GROUPS])
+def test_work_group_sizes(opencl_kernels: Any, worksize: int, count: int) -> None:
+    from xminer.backends.opencl.randomx import OpenCLRandomX
+
+    rng = random.Random(worksize)
+    key = rng.randbytes(32)
+    inputs = [rng.randbytes(rng.randrange(0, 200)) for _ in range(count)]
+    rx = OpenCLRandomX(mode="light", intensity=count, worksize=worksize)
+    try:
+        rx.set_key(key)
+        got = rx.hash_inputs(inputs)
+    finally:
+        rx.close()
+    ref = LibraryHasher(key)
+    try:
+        assert got == [ref.hash(x) for x in inputs]
+    finally:
+        ref.close()
+
+
+def test_switch_executor_reference(opencl_kernels: Any) -> None:
+    """The first kernels' executor (vm_switch.cl), kept for tests and benches, still exact."""
+    from xminer.backends.opencl.randomx import OpenCLRandomX
+
+    key = next(iter(OFFICIAL_VECTORS))
+    data, want = OFFICIAL_VECTORS[key][0]
+    rx = OpenCLRandomX(mode="light", intensity=2, worksize=2, executor="switch")
+    try:
+        rx.set_key(key)
+        assert rx.hash_inputs([data])[0].hex() == want
+    finally:
+        rx.close()
+
+
+def test_missing_barrier_gives_wrong_hashes(opencl_kernels: Any, monkeypatch: Any) -> None:
+    """The kernels built without their barriers (RX_DROP_BARRIERS) hash wrongly on PoCL, which
+    runs a work-group's items one after another between barriers: the 4-lane kernels' barriers
+    are needed, and the tests above would see one go missing."""
+    from xminer.backends import kernel_source as ks
+    from xminer.backends.opencl import randomx as ocl
+
+    def without_barriers(defines: dict[str, str] | None = None) -> str:
+        return ks.kernel_source({**(defines or {}), "RX_DROP_BARRIERS": "1"})
+
+    monkeypatch.setattr(ocl, "kernel_source", without_barriers)
+    monkeypatch.setattr(ocl, "_compiled", {})
+    key = next(iter(OFFICIAL_VECTORS))
+    vectors = OFFICIAL_VECTORS[key]
+    rx = ocl.OpenCLRandomX(mode="light", intensity=len(vectors), worksize=len(vectors))
+    try:
+        rx.set_key(key)
+        got = rx.hash_inputs([data for data, _ in vectors])
+    finally:
+        rx.close()
+    assert all(h.hex() != want for h, (_, want) in zip(got, vectors, strict=True))

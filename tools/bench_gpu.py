@@ -8,6 +8,10 @@ checked against the CPU library's for the same nonces (--check hashes, 0 to skip
 
     python3 tools/bench_gpu.py --mode light --intensity 8 --seconds 20
     python3 tools/bench_gpu.py --cuda --mode fast --threads 32 --intensity 8448 --seconds 30
+    python3 tools/bench_gpu.py --compare-executors --intensity 16 --worksize 8 --seconds 60
+
+--compare-executors (OpenCL): the grouped executor against the first kernels' switch executor
+(kernels/vm_switch.cl) in one run, in alternating rounds, both checked against the CPU.
 """
 
 from __future__ import annotations
@@ -62,7 +66,7 @@ def check_gpu(rx: object, ref: LibraryReference, count: int) -> str:
     return f"{verdict}: {count} hashes, GPU {gpu_xor:016X}, CPU {cpu_xor:016X}"
 
 
-def make_gpu(mode: str, args: argparse.Namespace) -> object:
+def make_gpu(mode: str, args: argparse.Namespace, executor: str = "grouped") -> object:
     if args.cuda:
         from xminer.backends.cuda.randomx import CudaRandomX
 
@@ -73,7 +77,10 @@ def make_gpu(mode: str, args: argparse.Namespace) -> object:
         )  # fmt: skip
     from xminer.backends.opencl.randomx import OpenCLRandomX
 
-    return OpenCLRandomX(args.device, mode=mode, intensity=args.intensity, bfactor=args.bfactor)
+    return OpenCLRandomX(
+        args.device, mode=mode, intensity=args.intensity, worksize=args.worksize,
+        bfactor=args.bfactor, executor=executor,
+    )  # fmt: skip
 
 
 def bench_cpu(ref: LibraryReference, threads: int, seconds: float) -> Rate:
@@ -105,6 +112,38 @@ def bench_cpu(ref: LibraryReference, threads: int, seconds: float) -> Rate:
     for x in xors:
         xor ^= x
     return Rate(sum(counts), time.perf_counter() - start, xor)
+
+
+def compare_executors(mode: str, args: argparse.Namespace) -> bool:
+    """Grouped vs switch executor on the same device, alternating rounds of seconds / 6."""
+    ref = LibraryReference(KEY, fast=mode == "fast")
+    rates: dict[str, list[Rate]] = {"switch": [], "grouped": []}
+    good = True
+    try:
+        gpus = {name: make_gpu(mode, args, name) for name in rates}
+        for name, rx in gpus.items():
+            rx.set_key(KEY, ref.cache, ref.dataset)  # type: ignore[attr-defined]
+            check = check_gpu(rx, ref, args.check)
+            good = good and not check.startswith("MISMATCH")
+            print(f"[{mode}] {name} executor vs CPU library: {check}")
+        for _ in range(3):
+            for name, rx in gpus.items():
+                rates[name].append(bench_gpu(rx, args.seconds / 6))
+        for rx in gpus.values():
+            rx.close()  # type: ignore[attr-defined]
+    finally:
+        ref.close()
+    per_second = {}
+    for name, runs in rates.items():
+        hashes, seconds = sum(r.hashes for r in runs), sum(r.seconds for r in runs)
+        per_second[name] = hashes / seconds
+        print(f"[{mode}] {name}: {per_second[name]:.2f} H/s ({hashes} hashes in {seconds:.1f} s)")
+    ratio = per_second["grouped"] / per_second["switch"]
+    print(
+        f"[{mode}] grouped/switch = {ratio:.3f} (intensity {args.intensity}, worksize"
+        f" {args.worksize})"
+    )
+    return good
 
 
 def run_mode(mode: str, args: argparse.Namespace) -> bool:
@@ -148,6 +187,10 @@ def main() -> int:
     )
     parser.add_argument("--intensity", type=int, default=8, help="hashes a launch")
     parser.add_argument("--threads", type=int, default=32, help="CUDA threads a block")
+    parser.add_argument("--worksize", type=int, default=8, help="OpenCL work-group size")
+    parser.add_argument(
+        "--compare-executors", action="store_true", help="OpenCL: grouped vs switch executor"
+    )
     parser.add_argument("--bfactor", type=int, default=0, help="each program in 2^N launches")
     parser.add_argument(
         "--dataset-host", action="store_true", help="CUDA fast mode: the dataset in host memory"
@@ -170,7 +213,8 @@ def main() -> int:
     print(device_listing())
     good = True
     for mode in ("light", "fast") if args.mode == "both" else (args.mode,):
-        good = run_mode(mode, args) and good
+        run = compare_executors if args.compare_executors and not args.cuda else run_mode
+        good = run(mode, args) and good
     return 0 if good else 2
 
 

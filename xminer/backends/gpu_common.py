@@ -35,11 +35,22 @@ PROGRAM_COUNT = 8
 PROGRAM_ITERATIONS = 2048
 STATE_WORDS = 48  # 0-7 seed, 8 fprc, 9 ma | mx << 32, 16-47 register file
 PROGRAM_WORDS = 16 + 256
-DECODED_WORDS = 4 * 256  # u32 words
+CODE_WORDS = 2 * 256  # a program's micro-ops (kernels/uops.cl)
+MAX_LANES = 64  # hashes a work-group at most (the 4-lane kernels: 256 work-items)
 SCRATCHPAD_BYTES = 2 * 1024 * 1024
+SCRATCHPAD_STRIDE = SCRATCHPAD_BYTES + 64  # bytes from one hash's scratchpad to the next
+#: kernels run by several work-items a hash (one AES column each); the others by one
+LANES_PER_HASH = {"rx_fill_scratchpad": 4, "rx_finish": 4}
+#: kernels whose work-group memory is sized at launch: the VM registers, REGISTER_SLOTS words a
+#: hash (RF_SLOTS in kernels/uops.cl); OpenCL passes it as their first argument
+REGISTER_SLOTS = 41
+LOCAL_REGISTERS = ("rx_run_program", "rx_run_program_piece")
 HASH_BYTES = 32
 NONCE_OFFSET = 39
 MAX_DATASET_CHUNKS = 4  # rx_run_program takes ds0..ds3
+#: rx_compile_program's program source: the seed (1st program), the register file's hash
+#: (the others), or the programs buffer as it is (tests)
+FROM_SEED, FROM_REGISTERS, FROM_PROGRAM = 0, 1, 2
 #: XMRig's bfactor: each program's iterations in 2**bfactor launches (11: one iteration a
 #: launch; XMRig's configs accept up to 12, clamped here)
 MAX_BFACTOR = 11
@@ -82,9 +93,9 @@ def thread_profile(options: dict[str, Any]) -> list[dict[str, Any]] | None:
 
 
 def per_hash_bytes() -> int:
-    """Device memory for one hash in flight (scratchpad, state, program, decoded, hash)."""
+    """Device memory for one hash in flight (scratchpad, state, program, micro-ops, hash)."""
     words = STATE_WORDS + PROGRAM_WORDS
-    return SCRATCHPAD_BYTES + words * 8 + DECODED_WORDS * 4 + HASH_BYTES
+    return SCRATCHPAD_STRIDE + words * 8 + CODE_WORDS * 8 + HASH_BYTES
 
 
 @dataclass
@@ -146,15 +157,16 @@ class GpuRandomX(abc.ABC):
     """RandomX on one GPU, whatever the runtime: key setup (light or fast) and batches.
 
     The algorithm is here: the cache (light) or dataset (fast) upload, then per batch
-    ``rx_init``, ``rx_fill_scratchpad``, 8 programs of ``rx_run_program`` (``last`` on the
-    8th) and ``rx_finish``, each with the count appended as its last argument.  XMRig's
+    ``rx_init``, ``rx_fill_scratchpad``, 8 programs of ``rx_compile_program`` and
+    ``rx_run_program`` (in work-groups of at most MAX_LANES) and ``rx_finish``, each with
+    the count appended as its last argument.  XMRig's
     ``bfactor`` (0..MAX_BFACTOR) splits each program's 2048 iterations over 2**bfactor
     launches of ``rx_run_program_piece`` (``first_iteration``, ``iterations``), so that a GPU
     driving a display stays responsive; :meth:`_between_launches` runs after each launch.
     A runtime (OpenCL, CUDA) gives the primitives: device copies of host memory, freeing,
     launching a kernel by name, staging a batch's inputs, reading the hashes back, and the
     sections (locks, context) that key setup and hashing run in.  Its ``__init__`` allocates
-    ``_state``, ``_scratchpads``, ``_programs``, ``_decoded``, ``_hashes`` and ``_dummy``
+    ``_state``, ``_scratchpads``, ``_programs``, ``_code``, ``_hashes`` and ``_dummy``
     for ``intensity`` hashes after calling this one.
     """
 
@@ -165,7 +177,7 @@ class GpuRandomX(abc.ABC):
     _state: Any
     _scratchpads: Any
     _programs: Any
-    _decoded: Any
+    _code: Any
     _hashes: Any
     _dummy: Any
 
@@ -311,28 +323,30 @@ class GpuRandomX(abc.ABC):
 
     # -- hashing -------------------------------------------------------------------------
     def _run(self, count: int) -> None:
-        """The hash pipeline for count (<= intensity) inputs already hashed by rx_init:
-        each program in one launch of rx_run_program or, with bfactor, in 2**bfactor launches
-        of rx_run_program_piece of PROGRAM_ITERATIONS >> bfactor iterations."""
+        """The hash pipeline for count (<= intensity) inputs already hashed by rx_init: per
+        program, rx_compile_program (program generation and micro-ops), then the program in
+        one launch of rx_run_program or, with bfactor, in 2**bfactor launches of
+        rx_run_program_piece of PROGRAM_ITERATIONS >> bfactor iterations."""
         import numpy as np
 
         chunks = (self._chunks + [self._dummy] * MAX_DATASET_CHUNKS)[:MAX_DATASET_CHUNKS]
         ss = self._ss_programs if self._ss_programs is not None else self._dummy
         state, scratchpads = self._state, self._scratchpads
         common = (
-            state, scratchpads, self._programs, self._decoded, *chunks, ss,
+            state, scratchpads, self._programs, self._code, *chunks, ss,
             np.uint32(self._chunk_items), np.uint32(self.mode == "light"),
         )  # fmt: skip
         step = PROGRAM_ITERATIONS >> self.bfactor
         self._launch("rx_fill_scratchpad", count, state, scratchpads)
         for p in range(PROGRAM_COUNT):
-            last = np.uint32(p == PROGRAM_COUNT - 1)
+            source = np.uint32(FROM_SEED if p == 0 else FROM_REGISTERS)
+            self._launch("rx_compile_program", count, state, self._programs, self._code, source)
             if not self.bfactor:  # the whole program in one launch
-                self._launch("rx_run_program", count, *common, last)
+                self._launch("rx_run_program", count, *common)
                 self._between_launches()
                 continue
             for first in range(0, PROGRAM_ITERATIONS, step):
-                piece = (np.uint32(first), np.uint32(step), last)
+                piece = (np.uint32(first), np.uint32(step))
                 self._launch("rx_run_program_piece", count, *common, *piece)
                 self._between_launches()
         self._launch("rx_finish", count, state, scratchpads, self._hashes)

@@ -18,6 +18,8 @@ KERNEL_FILES: tuple[str, ...] = (
     "blake2b.cl",
     "aes.cl",
     "dataset.cl",
+    "uops.cl",
+    "vm_switch.cl",
     "randomx.cl",
 )
 
@@ -30,6 +32,7 @@ KERNEL_NAMES: tuple[str, ...] = (
     "test_dataset_items",
     "rx_init",
     "rx_fill_scratchpad",
+    "rx_compile_program",
     "rx_run_program",
     "rx_run_program_piece",
     "rx_finish",

@@ -31,8 +31,9 @@ NVCC_FLAGS: tuple[str, ...] = ("-ptx", "-fmad=false", "-std=c++17", "--Werror", 
 ENTRY_POINTS: dict[str, str] = {
     "rx_init": "PPIIIPI",
     "rx_fill_scratchpad": "PPI",
-    "rx_run_program": "PPPPPPPPPIIII",
-    "rx_run_program_piece": "PPPPPPPPPIIIIII",
+    "rx_compile_program": "PPPII",
+    "rx_run_program": "PPPPPPPPPIII",
+    "rx_run_program_piece": "PPPPPPPPPIIIII",
     "rx_finish": "PPPI",
 }
 #: flags of the binaries the host side loads (-cubin or -ptx is added); warnings are logged
@@ -86,6 +87,44 @@ def compile_cuda(arch: str = "sm_90", nvcc: str | None = None) -> PtxResult:
         raise CudaCompileError("nvcc not found")
     ptx, warnings = _nvcc(compiler, cuda_source(), list(NVCC_FLAGS), arch)
     return PtxResult(arch, ptx.decode(), warnings)
+
+
+@dataclass(frozen=True)
+class EntryUsage:
+    """What ptxas -v reports for one kernel: registers a thread, stack frame and spill bytes a
+    thread, static shared memory bytes a block."""
+
+    registers: int
+    stack: int
+    spills: int
+    shared: int
+
+
+#: the executor's entry points and ptxas limits for them (issue 13: registers and stack)
+EXECUTOR_ENTRIES = ("rx_run_program", "rx_run_program_piece")
+EXECUTOR_MAX_REGISTERS = 128
+
+
+def ptxas_usage(arch: str = "sm_90", nvcc: str | None = None) -> dict[str, EntryUsage]:
+    """ptxas -v's resource usage of every entry point, compiled to a CUBIN for arch."""
+    compiler = nvcc or find_nvcc()
+    if compiler is None:
+        raise CudaCompileError("nvcc not found")
+    flags = ["-cubin", *RUNTIME_FLAGS, "-Xptxas", "-v"]
+    _, report = _nvcc(compiler, cuda_source(), flags, arch)
+    usage: dict[str, EntryUsage] = {}
+    name, stack, spills = "", 0, 0
+    for line in report.splitlines():
+        if found := re.search(r"Compiling entry function '(\w+)'", line):
+            name, stack, spills = found.group(1), 0, 0
+        elif found := re.search(r"(\d+) bytes stack frame, (\d+) bytes spill stores", line):
+            stack, spills = int(found.group(1)), int(found.group(2))
+        elif found := re.search(r"Used (\d+) registers", line):
+            shared = re.search(r"(\d+) bytes smem", line)
+            usage[name] = EntryUsage(
+                int(found.group(1)), stack, spills, int(shared.group(1)) if shared else 0
+            )
+    return usage
 
 
 def cache_dir() -> Path:

@@ -15,9 +15,21 @@ from xminer.randomx.binding import CACHE_SIZE, DATASET_ITEM_SIZE, dataset_item_c
 
 #: memory left alone on every card (driver, context, local memory of the threads, display)
 RESERVED_BYTES = 512 * 1024 * 1024
-DEFAULT_THREADS = 32  # threads per block: one warp (the kernels take ~254 registers a thread)
-BLOCKS_PER_SM = 4  # 4 warps an SM of the 8 that ~254 registers a thread allow
-MAX_SCRATCHPAD_SHARE = 0.5  # of the memory left after dataset and reserve, by default
+DEFAULT_THREADS = 32  # hashes a block: one warp (the executor's registers in shared memory)
+
+
+def resident_blocks_per_sm(capability: tuple[int, int]) -> int:
+    """The most blocks an SM keeps resident: 16 on sm_75/86/87, 24 on sm_89, else 32."""
+    if capability in ((7, 5), (8, 6), (8, 7)):
+        return 16
+    return 24 if capability == (8, 9) else 32
+
+
+def batch_that_fits(intensity: int, threads: int, free: int, on_card: int) -> int:
+    """The hashes of a batch within the free memory less what stays on the card (cache or
+    dataset) and the reserve, in whole blocks of threads (one block at least)."""
+    room = max(0, free - on_card - RESERVED_BYTES) // per_hash_bytes()
+    return min(intensity, max(threads, room - room % threads))
 
 
 def dataset_bytes() -> int:
@@ -151,15 +163,17 @@ def dataset_fits(total_mem: int) -> bool:
 
 
 def default_thread(device: CudaDeviceInfo, fast: bool) -> CudaThreadConfig:
-    """One warp a block, BLOCKS_PER_SM blocks per SM, within half the memory that is left
-    after the reserve and what the mode keeps on the card: the 256 MiB cache (light), the
-    2080 MiB dataset (fast), or nothing (fast with the dataset in host memory, which a card
-    too small for the dataset gets); at least one block."""
+    """One warp a block, as many blocks as the memory holds after the reserve and what the
+    mode keeps on the card (the 256 MiB cache in light mode, the 2080 MiB dataset in fast
+    mode, nothing for a dataset in host memory, which a card too small for it gets), at
+    most the blocks the SMs keep resident; at least one block.  (CudaRandomX lowers the
+    batch to what the free memory holds when it allocates.)"""
     dataset_host = fast and not dataset_fits(device.total_mem)
     on_card = CACHE_SIZE if not fast else 0 if dataset_host else dataset_bytes()
     left = device.total_mem - RESERVED_BYTES - on_card
-    by_memory = int(max(0, left) * MAX_SCRATCHPAD_SHARE) // per_hash_bytes()
-    blocks = max(1, min(device.sm_count * BLOCKS_PER_SM, by_memory // DEFAULT_THREADS))
+    by_memory = max(0, left) // per_hash_bytes()
+    resident = device.sm_count * resident_blocks_per_sm(device.capability)
+    blocks = max(1, min(resident, by_memory // DEFAULT_THREADS))
     return CudaThreadConfig(
         index=device.index, threads=DEFAULT_THREADS, blocks=blocks,
         dataset_host=True if dataset_host else None,

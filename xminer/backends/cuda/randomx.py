@@ -6,14 +6,16 @@ see compile.py), the same entry points launched in the same order with the same 
 
     rx_init(inputs, meta, meta_stride, with_nonce, start_nonce, state, count)
     rx_fill_scratchpad(state, scratchpads, count)
-    rx_run_program(state, scratchpads, programs, decoded, ds0, ds1, ds2, ds3, ss_programs,
-                   chunk_items, light, last, count)                  (x8, last on the 8th)
+    per program (x8):
+    rx_compile_program(state, programs, code, source, count)   (source: FROM_SEED on the 1st)
+    rx_run_program(state, scratchpads, programs, code, ds0, ds1, ds2, ds3, ss_programs,
+                   chunk_items, light, count)
     or, with bfactor, 2**bfactor launches a program of
-    rx_run_program_piece(..., light, first_iteration, iterations, last, count)
+    rx_run_program_piece(..., light, first_iteration, iterations, count)
     rx_finish(state, scratchpads, hashes, count)
 
-over ceil(count / threads) blocks of ``threads`` (OpenCL: global size rounded up to the
-work-group size).  Each device gets one explicit context (``make_context``, never
+over ceil(count / threads) blocks of ``threads`` (at most MAX_LANES; OpenCL: global size
+rounded up to the work-group size).  Each device gets one explicit context (``make_context``, never
 pycuda.autoinit); every call pushes it on the calling thread and pops it after, so worker
 threads can share it, and each :class:`CudaRandomX` has its own stream.
 
@@ -40,17 +42,23 @@ from xminer.backends.cuda.compile import ENTRY_POINTS, DeviceBinary, device_bina
 from xminer.backends.cuda.devices import (
     RESERVED_BYTES,
     CudaDeviceInfo,
+    batch_that_fits,
     dataset_bytes,
     list_devices,
 )
 from xminer.backends.gpu_common import (
-    DECODED_WORDS,
+    CODE_WORDS,
     HASH_BYTES,
+    LANES_PER_HASH,
+    LOCAL_REGISTERS,
+    MAX_LANES,
     PROGRAM_WORDS,
-    SCRATCHPAD_BYTES,
+    REGISTER_SLOTS,
+    SCRATCHPAD_STRIDE,
     STATE_WORDS,
     GpuRandomX,
 )
+from xminer.randomx.binding import CACHE_SIZE
 
 log = logging.getLogger("xminer.cuda")
 
@@ -199,20 +207,22 @@ class CudaRandomX(GpuRandomX):
     ) -> None:
         super().__init__(mode, intensity, bfactor)
         self.dev = cuda_device(device)
-        self.threads = max(1, min(int(threads), self.dev.max_threads))
+        most = min(self.dev.max_threads // max(LANES_PER_HASH.values()), MAX_LANES)
+        self.threads = max(1, min(int(threads), most))
         self.bsleep = max(0, int(bsleep))
         self.lock = threading.Lock()
         self.fallback = ""
         self.dataset_host = mode == "fast" and bool(dataset_host)
         self._buffers: list[Any] = []
         self._pinned: list[Any] = []
-        n = self.intensity
         with self.dev.active():
+            self._fit_batch(*drv.mem_get_info())
+            n = self.intensity
             self.stream = drv.Stream()
             self._state = self._alloc(n * STATE_WORDS * 8)
-            self._scratchpads = self._alloc(n * SCRATCHPAD_BYTES)
+            self._scratchpads = self._alloc(n * SCRATCHPAD_STRIDE)
             self._programs = self._alloc(n * PROGRAM_WORDS * 8)
-            self._decoded = self._alloc(n * DECODED_WORDS * 4)
+            self._code = self._alloc(n * CODE_WORDS * 8)
             self._hashes = self._alloc(n * HASH_BYTES)
             self._meta = self._alloc(2 * n * 4)
             self._dummy = self._alloc(64)
@@ -233,6 +243,21 @@ class CudaRandomX(GpuRandomX):
                     self.dataset_host = True
 
     # -- memory ------------------------------------------------------------------------------
+    def _fit_batch(self, free: int, total: int) -> None:
+        """Lower intensity to what the free memory holds after the cache or dataset (when it
+        stays on the card) and the reserve."""
+        if self.mode == "light":
+            on_card = CACHE_SIZE
+        else:
+            on_card = 0 if self.dataset_host or dataset_bytes() > total else dataset_bytes()
+        fits = batch_that_fits(self.intensity, self.threads, free, on_card)
+        if fits < self.intensity:
+            log.warning(
+                "#%d %d hashes a batch do not fit in %d MiB free: %d",
+                self.dev.info.index, self.intensity, free >> 20, fits,
+            )  # fmt: skip
+            self.intensity = fits
+
     def _alloc(self, size: int) -> Any:
         buf = drv.mem_alloc(size)
         self._buffers.append(buf)
@@ -270,11 +295,14 @@ class CudaRandomX(GpuRandomX):
         return self._current()
 
     def _launch(self, name: str, count: int, *args: Any) -> None:
-        """Run kernel name on count threads: ceil(count / threads) blocks of threads."""
+        """Run kernel name for count hashes: ceil(count / threads) blocks of threads hashes
+        (LANES_PER_HASH threads a hash for the kernels that take several)."""
         blocks = -(-count // self.threads)
+        block = self.threads * LANES_PER_HASH.get(name, 1)
+        shared = REGISTER_SLOTS * 8 * self.threads if name in LOCAL_REGISTERS else 0
         args = tuple(a if isinstance(a, np.generic) else int(a) for a in args)  # pointers
         self.dev.functions[name].prepared_async_call(
-            (blocks, 1), (self.threads, 1, 1), self.stream, *args, np.uint32(count)
+            (blocks, 1), (block, 1, 1), self.stream, *args, np.uint32(count), shared_size=shared
         )
 
     def _stage_inputs(self, data: bytes, meta: list[int]) -> tuple[Any, Any]:

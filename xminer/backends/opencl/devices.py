@@ -227,10 +227,25 @@ def platforms_listing() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def default_worksize(device: DeviceInfo) -> int:
+    """Hashes a work-group: a warp on NVIDIA (32), a wavefront on AMD (64), 8 elsewhere (the
+    micro-op streams and VM registers are laid out across a group's lanes)."""
+    vendor = device.vendor.lower()
+    if "nvidia" in vendor:
+        return 32
+    if "amd" in vendor or "advanced micro devices" in vendor:
+        return 64 if not device.is_cpu else 8
+    return 8
+
+
 def default_thread(device: DeviceInfo) -> ThreadConfig:
     """A conservative thread entry: a few hashes per compute unit (many on GPUs), within a
-    quarter of the device memory and one max-size allocation for the scratchpads."""
+    quarter of the device memory and one max-size allocation for the scratchpads; the
+    vendor's work-group size."""
     per_hash = SCRATCHPAD_BYTES + 8192
     by_memory = max(1, min(device.global_mem // 4, device.max_alloc) // per_hash)
     by_units = max(1, device.compute_units * (4 if device.is_cpu else 8))
-    return ThreadConfig(device=device.key, intensity=int(min(by_memory, by_units)), worksize=1)
+    return ThreadConfig(
+        device=device.key, intensity=int(min(by_memory, by_units)),
+        worksize=default_worksize(device),
+    )  # fmt: skip

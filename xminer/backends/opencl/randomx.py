@@ -15,11 +15,15 @@ from typing import Any
 import numpy as np
 
 from xminer.backends.gpu_common import (
-    DECODED_WORDS,
+    CODE_WORDS,
     HASH_BYTES,
+    LANES_PER_HASH,
+    LOCAL_REGISTERS,
     MAX_DATASET_CHUNKS,
+    MAX_LANES,
     PROGRAM_WORDS,
-    SCRATCHPAD_BYTES,
+    REGISTER_SLOTS,
+    SCRATCHPAD_STRIDE,
     STATE_WORDS,
     GpuRandomX,
 )
@@ -73,7 +77,10 @@ class CompiledKernels:
         return self.kernels[name]
 
 
-_compiled: dict[str, CompiledKernels] = {}
+_compiled: dict[tuple[str, str], CompiledKernels] = {}
+#: "grouped": the production executor; "switch": the first one (vm_switch.cl), a reference
+#: for tests and tools/bench_gpu.py only
+EXECUTORS = ("grouped", "switch")
 _compiled_lock = threading.Lock()
 
 
@@ -90,27 +97,36 @@ def resolve_device(device: DeviceInfo | str | None) -> DeviceInfo:
     raise ValueError(f"no OpenCL device {key!r}")
 
 
-def compiled_kernels(device: DeviceInfo | str | None = None) -> CompiledKernels:
-    """Build the kernels once per device and process."""
+def compiled_kernels(
+    device: DeviceInfo | str | None = None, executor: str = "grouped"
+) -> CompiledKernels:
+    """Build the kernels once per device, executor and process."""
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {EXECUTORS}, not {executor!r}")
     info = resolve_device(device)
     with _compiled_lock:
-        if info.key not in _compiled:
+        if (info.key, executor) not in _compiled:
             dev = cl.get_platforms()[info.platform_index].get_devices()[info.device_index]
             ctx = cl.Context([dev])
-            program = _build(ctx, dev, kernel_source(), [])
+            defines = {"RX_SWITCH_EXECUTOR": "1"} if executor == "switch" else {}
+            program = _build(ctx, dev, kernel_source(defines), [])
             kernels = {name: cl.Kernel(program, name) for name in KERNEL_NAMES}
-            _compiled[info.key] = CompiledKernels(
+            _compiled[info.key, executor] = CompiledKernels(
                 info, dev, ctx, cl.CommandQueue(ctx), program, kernels
             )
-        return _compiled[info.key]
+        return _compiled[info.key, executor]
 
 
 def launch(ck: CompiledKernels, name: str, count: int, worksize: int, *args: Any) -> None:
-    """Run kernel name on count work-items (global size rounded up to the work-group size)."""
-    global_size = -(-count // worksize) * worksize
+    """Run kernel name for count hashes in work-groups of worksize hashes (global size rounded
+    up; LANES_PER_HASH work-items a hash for the kernels that take several)."""
+    lanes = LANES_PER_HASH.get(name, 1)
+    global_size = -(-count // worksize) * worksize * lanes
     kernel = ck.kernel(name)
+    if name in LOCAL_REGISTERS:  # the VM registers of the group's hashes
+        args = (cl.LocalMemory(REGISTER_SLOTS * 8 * worksize), *args)
     kernel.set_args(*args, np.uint32(count))
-    cl.enqueue_nd_range_kernel(ck.queue, kernel, (global_size,), (worksize,))
+    cl.enqueue_nd_range_kernel(ck.queue, kernel, (global_size,), (worksize * lanes,))
 
 
 class OpenCLRandomX(GpuRandomX):
@@ -120,6 +136,8 @@ class OpenCLRandomX(GpuRandomX):
     changes, slow hashing); "fast": the 2080 MiB dataset is built on the host by librandomx
     and uploaded in chunks no larger than the device's max allocation.  ``bfactor``: each
     program in 2**bfactor launches (XMRig's thread field; see :class:`GpuRandomX`).
+    ``worksize``: the work-group size (at most MAX_LANES: the group's VM registers are in its
+    local memory).  ``executor="switch"`` runs the first kernels' executor (tests, benches).
     """
 
     def __init__(
@@ -129,17 +147,18 @@ class OpenCLRandomX(GpuRandomX):
         intensity: int = 8,
         worksize: int = 1,
         bfactor: int = 0,
+        executor: str = "grouped",
     ) -> None:
         super().__init__(mode, intensity, bfactor)
-        self.ck = compiled_kernels(device)
-        self.worksize = max(1, int(worksize))
+        self.ck = compiled_kernels(device, executor)
+        self.worksize = min(max(1, int(worksize)), MAX_LANES)
         ctx = self.ck.context
         mf = cl.mem_flags
         n = self.intensity
         self._state = cl.Buffer(ctx, mf.READ_WRITE, n * STATE_WORDS * 8)
-        self._scratchpads = cl.Buffer(ctx, mf.READ_WRITE, n * SCRATCHPAD_BYTES)
+        self._scratchpads = cl.Buffer(ctx, mf.READ_WRITE, n * SCRATCHPAD_STRIDE)
         self._programs = cl.Buffer(ctx, mf.READ_WRITE, n * PROGRAM_WORDS * 8)
-        self._decoded = cl.Buffer(ctx, mf.READ_WRITE, n * DECODED_WORDS * 4)
+        self._code = cl.Buffer(ctx, mf.READ_WRITE, n * CODE_WORDS * 8)
         self._hashes = cl.Buffer(ctx, mf.READ_WRITE, n * HASH_BYTES)
         self._dummy = cl.Buffer(ctx, mf.READ_ONLY, 64)
 
@@ -182,7 +201,7 @@ class OpenCLRandomX(GpuRandomX):
         return out.tobytes()
 
     def close(self) -> None:
-        for buf in (self._state, self._scratchpads, self._programs, self._decoded, self._hashes):
+        for buf in (self._state, self._scratchpads, self._programs, self._code, self._hashes):
             buf.release()
         self._release_dataset()
         self.key = None
