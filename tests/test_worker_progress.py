@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from xminer.backends.base import BackendContext
+from xminer.backends.base import BackendContext, LaunchSizer
 from xminer.backends.cpu import CpuBackend, CpuThread
 from xminer.backends.cpu.backend import CpuWorker
 from xminer.job import Job, JobSlot
@@ -150,6 +150,7 @@ def test_failed_worker_starts_again(
         cpu_backend(rx, bad, 8, monkeypatch) as (backend, _sink),
     ):
         wait_until(lambda: "cpu thread #0 failed (ValueError" in caplog.text)
+        wait_until(lambda: "restarting in 2 s" in caplog.text)  # failing again: longer pause
         backend.ctx.slot.set(good)
         worker = backend.workers[0]
         wait_until(lambda: worker.counter.total > 0)
@@ -179,3 +180,18 @@ def test_burst_of_seed_changes_builds_the_newest_seed_only() -> None:
         assert miner.rx.generation <= 2
     finally:
         miner.rx.release()
+
+
+def test_gpu_launches_grow_while_quick_and_shrink_when_slow() -> None:
+    sizer = LaunchSizer(limit=40)
+    assert sizer.size_for(1000) == 1  # a first launch of one nonce: its time says the rest
+    for _ in range(10):
+        sizer.took(sizer.size_for(1000), 0.1)
+    assert sizer.size == 40
+    assert sizer.size_for(3) == 3  # a batch's tail
+    sizer.took(3, 0.1)
+    assert sizer.size == 40  # a short tail says nothing about a full launch
+    sizer.took(40, 9.0)
+    assert sizer.size == 20
+    sizer.took(20, 2.0)
+    assert sizer.size == 20  # between quick and slow: kept

@@ -153,9 +153,10 @@ class Miner:
         for backend in self.backends.values():
             backend.start()
 
-    def stop_backends(self) -> None:
-        for backend in self.backends.values():
-            backend.stop()
+    def stop_backends(self) -> bool:
+        """False when a thread did not end in time (it may still hold the RandomX context)."""
+        ended = [backend.stop() for backend in self.backends.values()]
+        return all(ended)
 
     # ---- live changes (config watch, PUT /2/config) --------------------------------------
     async def apply_settings(self, new: MinerSettings) -> list[str]:
@@ -486,8 +487,10 @@ class Miner:
                 await self.source.stop()
             for hook in self.hooks_on_stop:
                 await hook()
-            self.stop_backends()
-            await asyncio.get_running_loop().run_in_executor(None, self.rx.release)
+            if self.stop_backends():
+                await asyncio.get_running_loop().run_in_executor(None, self.rx.release)
+            # else a thread still hashes under the context's read lock: the process exit frees
+            # the memory instead of a release that would wait for that thread
         return self.exit_code
 
 

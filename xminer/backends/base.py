@@ -61,7 +61,7 @@ class Worker(abc.ABC):
             target=self._run, name=f"{backend.name}-{info.index}", daemon=True
         )
         self.job_sequence = 0  # JobSlot.epoch of the job being hashed
-        self.failed_before_success = False  # no batch finished since the last (re)start
+        self.ran_a_batch = False  # since the thread (re)started: a failure then backs off less
 
     @property
     def counter(self) -> HashCounter:
@@ -101,11 +101,12 @@ class Worker(abc.ABC):
         self._pin()
         failures = 0
         while not backend.stopping.is_set():
+            self.ran_a_batch = False
             try:
                 self.setup()
                 self._loop()
             except Exception as exc:
-                failures = failures + 1 if self.failed_before_success else 1
+                failures = 1 if self.ran_a_batch else failures + 1
                 delay = min(RESTART_MAX_S, RESTART_DELAY_S * 2 ** (failures - 1))
                 log.error(
                     "%s thread #%d failed (%s: %s), restarting in %.0f s",
@@ -128,7 +129,6 @@ class Worker(abc.ABC):
     def _loop(self) -> None:
         backend = self.backend
         seen = -1
-        self.failed_before_success = True
         while not backend.stopping.is_set():
             if not backend.active.wait(0.2):
                 self.counter.idle()
@@ -155,7 +155,7 @@ class Worker(abc.ABC):
         finally:
             rx.lock.release_read()
         self.publish(job, result)
-        self.failed_before_success = False
+        self.ran_a_batch = True
         return True
 
     def publish(self, job: Job, result: ScanResult) -> None:
@@ -339,15 +339,22 @@ class Backend(abc.ABC):
         self.halt.value = 0
         self.active.set()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 10.0) -> bool:
+        """End the threads (a batch ends after the hash or launch in flight); False when one
+        still runs after ``timeout`` seconds (for all of them together)."""
         self.stopping.set()
         self.halt.value = 1
         self.active.set()
+        deadline = time.monotonic() + timeout
         for w in self.workers:
-            w.thread.join(timeout)
+            w.thread.join(max(0.0, deadline - time.monotonic()))
+        stuck = [w.thread.name for w in self.workers if w.thread.is_alive()]
+        if stuck:
+            log.warning("%s: %s still running %.0f s after stop", self.name, stuck, timeout)
         self.workers = []
         self.stats.running = False
         self.stats.threads = []
+        return not stuck
 
 
 BackendFactory = Callable[[BackendContext], Backend]
