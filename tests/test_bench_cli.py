@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_support import bench_sum
 from tests.cli_support import spawn as xminer
 from tests.monerod import free_port
 
@@ -159,3 +160,14 @@ def test_watched_file_edit_applies_live(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0, out
+
+
+def test_python_loop_benchmark_sum_equals_the_c_loop_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """XMINER_NATIVE=0: the Python loop, cut into the same pieces, sums the same hashes."""
+    args = ("--bench=100", "-t", "2", "--randomx-mode=light", "--no-huge-pages")
+    monkeypatch.delenv("XMINER_NATIVE", raising=False)
+    native = bench_sum(tmp_path, *args)
+    monkeypatch.setenv("XMINER_NATIVE", "0")
+    assert bench_sum(tmp_path, *args) == native
