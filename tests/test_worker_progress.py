@@ -195,3 +195,34 @@ def test_gpu_launches_grow_while_quick_and_shrink_when_slow() -> None:
     assert sizer.size == 20
     sizer.took(20, 2.0)
     assert sizer.size == 20  # between quick and slow: kept
+
+
+def test_newer_seed_cancels_a_fast_dataset_build(caplog: pytest.LogCaptureFixture) -> None:
+    """Fast mode: the 2 GiB build of a seed that a newer job replaced stops part way."""
+    settings = MinerSettings(cpu_enabled=False, randomx_mode="fast", huge_pages=False)
+    miner = Miner(settings)
+    old, new = (Job(n, bytes(76), bytes([i]) * 32, target=0) for i, n in ((7, "old"), (8, "new")))
+
+    async def replace_during_build() -> None:
+        miner.loop = asyncio.get_running_loop()
+        first = asyncio.ensure_future(miner.set_job(old))
+        deadline = time.monotonic() + 120
+        while miner.state.dataset.progress <= 0:  # the old seed's dataset is being built
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        second = asyncio.ensure_future(miner.set_job(new))
+        await asyncio.wait_for(first, 120)  # ends with its build cancelled, not finished
+        while f"seed {new.seed_hash.hex()[:16]}" not in caplog.text:
+            assert time.monotonic() < deadline + 120
+            await asyncio.sleep(0.05)
+        miner.shutdown()  # the new seed's build is not waited for either
+        await asyncio.wait_for(second, 120)
+
+    try:
+        with caplog.at_level(logging.INFO, logger="xminer"):
+            asyncio.run(replace_during_build())
+        assert f"dataset for seed {old.seed_hash.hex()[:16]}... dropped" in caplog.text
+        assert "dataset initialisation interrupted" in caplog.text
+        assert miner.job is None and miner.rx.generation == 0
+    finally:
+        miner.rx.release()
