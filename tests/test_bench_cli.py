@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_support import bench_sum
 from tests.cli_support import spawn as xminer
 from tests.monerod import free_port
 
@@ -71,6 +72,48 @@ def test_sigint_while_hashing_exits_zero() -> None:
     assert "SIGINT received" in out
 
 
+def exits_within(proc: subprocess.Popen[str], seconds: float) -> str:
+    try:
+        out, _ = proc.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+        raise AssertionError(f"still running {seconds:.0f} s after the signal:\n{out}") from None
+    assert proc.returncode == 0, out
+    return out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_one_thread_light_benchmark_stops_promptly(sig: signal.Signals) -> None:
+    """The chained one-thread batch ends on stop instead of hashing on to its end."""
+    args = ("--bench=1M", "-t", "1", "--randomx-mode=light", "--no-huge-pages", "--print-time=1")
+    proc = xminer(*args)
+    wait_for(proc, r"speed 10s/60s/15m \d", 120)  # hashing, and the 10 s rate is up
+    proc.send_signal(sig)
+    assert f"{sig.name} received" in exits_within(proc, 10)
+
+
+@pytest.mark.opencl
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_opencl_miner_stops_promptly(
+    opencl_kernels: object, tmp_path: Path, sig: signal.Signals
+) -> None:
+    """A PoCL thread in light mode (a second or so a hash) with a large intensity does not
+    hash its whole batch before it stops."""
+    thread = {"index": 0, "intensity": 64, "worksize": 1, "threads": [-1], "bfactor": 0}
+    config = {
+        "benchmark": {"size": "1M"}, "randomx": {"mode": "light"}, "cpu": {"enabled": False},
+        "opencl": {"enabled": True, "platform": 0, "rx": [thread]}, "huge-pages": False,
+        "print-time": 1, "http": {"enabled": False},
+    }  # fmt: skip
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    proc = xminer("-c", str(path))
+    wait_for(proc, r"speed 10s/60s/15m \d", 180)
+    proc.send_signal(sig)
+    assert f"{sig.name} received" in exits_within(proc, 10)
+
+
 def test_api_port_taken_is_tried_again() -> None:
     """As XMRig: a taken port is logged and tried again (every 10 s) until it is free."""
     with socket.socket() as taken:
@@ -117,3 +160,14 @@ def test_watched_file_edit_applies_live(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0, out
+
+
+def test_python_loop_benchmark_sum_equals_the_c_loop_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """XMINER_NATIVE=0: the Python loop, cut into the same pieces, sums the same hashes."""
+    args = ("--bench=100", "-t", "2", "--randomx-mode=light", "--no-huge-pages")
+    monkeypatch.delenv("XMINER_NATIVE", raising=False)
+    native = bench_sum(tmp_path, *args)
+    monkeypatch.setenv("XMINER_NATIVE", "0")
+    assert bench_sum(tmp_path, *args) == native

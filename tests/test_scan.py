@@ -5,12 +5,14 @@ from __future__ import annotations
 import ctypes
 import random
 import struct
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from xminer.randomx import VM, Cache, Flags, Scanner, hash_tail, recommended_flags
-from xminer.randomx.scan import ChainState, Interrupt
+from xminer.randomx.scan import ChainState, Interrupt, ScanResult
 
 KEY = b"scan test key"
 
@@ -105,3 +107,69 @@ def test_c_loop_stops_when_the_job_changes_or_mining_pauses(vm: VM) -> None:
     assert cut.hashes == 1 and cut.shares == [singles[0]]
     halted = scanner.scan(100, 50, 2**64, Interrupt(epoch, 5, ctypes.c_uint32(1)))  # paused
     assert halted.hashes == 1 and halted.shares == [singles[0]]
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["c-loop", "python-loop"])
+def test_progress_moves_while_a_batch_runs(vm: VM, native: bool) -> None:
+    """The live hash count grows per hash, read while the call is still running; a halt ends it."""
+    progress = ctypes.c_uint64(5)
+    scanner = Scanner(vm, native, progress)
+    scanner.set_blob(bytes(76))
+    halt = ctypes.c_uint32(0)
+    got: list[ScanResult] = []
+    worker = threading.Thread(
+        target=lambda: got.append(scanner.scan(0, 10**6, 0, Interrupt(ctypes.c_uint32(1), 1, halt)))
+    )
+    worker.start()
+    deadline = time.monotonic() + 120
+    while progress.value <= 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert progress.value > 5 and worker.is_alive()
+    halt.value = 1
+    worker.join(120)
+    assert not worker.is_alive()
+    assert 0 < got[0].hashes < 10**6
+    assert progress.value == 5 + got[0].hashes
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["c-loop", "python-loop"])
+def test_stop_at_share_ends_the_batch_one_hash_later(vm: VM, native: bool) -> None:
+    """The share is handed back at once; the pipeline's input in flight is finished."""
+    blob = bytes(range(80))
+    singles = reference(vm, blob, 40, 12)
+    tails = [hash_tail(h) for _, h in singles]
+    target = tails[3] + 1  # nonce 43 is a share, maybe some others too
+    first = next(i for i, t in enumerate(tails) if t < target)
+    scanner = Scanner(vm, native)
+    scanner.set_blob(blob)
+    cut = scanner.scan(40, 12, target, stop_at_share=True)
+    assert cut.hashes == min(first + 2, 12)
+    assert cut.shares[0] == singles[first]
+    rest = scanner.scan(40 + cut.hashes, 12 - cut.hashes, target, stop_at_share=False)
+    whole = scanner.scan(40, 12, target)
+    assert cut.tail_xor ^ rest.tail_xor == whole.tail_xor
+    assert cut.shares + rest.shares == whole.shares
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["c-loop", "python-loop"])
+def test_blob_without_room_for_a_nonce_is_refused(vm: VM, native: bool) -> None:
+    scanner = Scanner(vm, native)
+    with pytest.raises(ValueError, match="no nonce"):
+        scanner.set_blob(bytes(42))
+    with pytest.raises(ValueError, match="set_blob"):
+        scanner.scan(0, 1, 0)
+
+
+def test_chain_stops_on_interrupt(vm: VM) -> None:
+    """The one-thread benchmark chain ends on a pause or stop, and goes on where it ended."""
+    scanner = Scanner(vm)
+    scanner.set_blob(bytes(112))
+    whole = ChainState()
+    scanner.chained(0, 4, whole)
+    halt = ctypes.c_uint32(1)
+    pieces = ChainState()
+    assert scanner.chained(0, 4, pieces, Interrupt(ctypes.c_uint32(0), 0, halt)) == 0
+    halt.value = 0
+    assert scanner.chained(0, 2, pieces, Interrupt(ctypes.c_uint32(0), 0, halt)) == 2
+    assert scanner.chained(2, 2, pieces) == 2
+    assert pieces.total == whole.total

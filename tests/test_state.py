@@ -70,3 +70,23 @@ def test_shared_state_totals_and_max() -> None:
     assert total[0] == pytest.approx(20.0)
     assert state.highest_total == pytest.approx(20.0)
     assert state.total_hashes == 240
+
+
+def test_live_count_is_sampled_between_batches() -> None:
+    """The C loop writes a thread's count while its batch runs; the miner's sampler (every
+    500 ms) turns it into rates without waiting for the batch to end."""
+    clock = Clock()
+    state = SharedState(clock)
+    from xminer.state import ThreadInfo
+
+    cpu = state.backend("cpu")
+    cpu.running = True
+    cpu.threads = [ThreadInfo(0, state.new_counter())]
+    counter = cpu.threads[0].counter
+    for _ in range(23):  # 10 hashes a half second, no batch ends
+        counter.live.value += 10
+        state.sample()
+        clock.now += 0.5
+    assert counter.total == 230
+    assert counter.rate(10) == pytest.approx(20.0)
+    assert state.total_hashrate()[0] == pytest.approx(20.0)

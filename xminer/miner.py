@@ -69,6 +69,17 @@ class WorkSource(Protocol):
 
 BackendBuilder = Callable[["Miner", str], Backend | None]
 
+SAMPLE_PERIOD_S = 0.5  # XMRig samples every thread's hash count twice a second
+
+
+@dataclass
+class DatasetBuild:
+    """The dataset (or light cache) being built: its seed, and the event that cancels it
+    (shutdown, or a newer seed)."""
+
+    seed: bytes
+    cancel: threading.Event = field(default_factory=threading.Event)
+
 
 class Miner:
     def __init__(
@@ -90,6 +101,8 @@ class Miner:
         self.exit_code = 0
         self.job: Job | None = None
         self._job_lock = asyncio.Lock()
+        self._newest_job: Job | None = None  # the last job set_job was given
+        self._build: DatasetBuild | None = None  # the dataset being built, if any
         self._bench_lock = threading.Lock()
         self._bench_xor = 0
         self._bench_done = 0
@@ -141,9 +154,10 @@ class Miner:
         for backend in self.backends.values():
             backend.start()
 
-    def stop_backends(self) -> None:
-        for backend in self.backends.values():
-            backend.stop()
+    def stop_backends(self) -> bool:
+        """False when a thread did not end in time (it may still hold the RandomX context)."""
+        ended = [backend.stop() for backend in self.backends.values()]
+        return all(ended)
 
     # ---- live changes (config watch, PUT /2/config) --------------------------------------
     async def apply_settings(self, new: MinerSettings) -> list[str]:
@@ -241,12 +255,21 @@ class Miner:
 
     # ---- jobs ----------------------------------------------------------------------------
     async def set_job(self, job: Job) -> None:
-        """A new job: rebuild the dataset if the seed changed, then hand it to the workers."""
+        """A new job: rebuild the dataset if the seed changed, then hand it to the workers.
+
+        Only the newest job counts: one that a newer job replaced while it waited for (or
+        built) its dataset is dropped, and a build for a seed that is no longer wanted is
+        cancelled, so a burst of seed changes builds the last seed only."""
+        self._newest_job = job
+        if self._build is not None and self._build.seed != job.seed_hash:
+            self._build.cancel.set()
         async with self._job_lock:
+            if job is not self._newest_job:
+                return
             if job.seed_hash != self.rx.seed:
                 self.slot.set(None)
                 ok = await self._prepare_dataset(job.seed_hash)
-                if not ok:
+                if not ok or job is not self._newest_job:
                     return
             self.job = job
             self.state.job_id, self.state.algo = job.job_id, job.algo
@@ -260,6 +283,7 @@ class Miner:
         if self.job is not None and not self.job.is_benchmark:
             log.info("no active pools, stop mining")
         self.job = None
+        self._newest_job = None
         self.slot.set(None)
 
     async def _prepare_dataset(self, seed: bytes) -> bool:
@@ -275,12 +299,20 @@ class Miner:
             ds.progress = fraction
             progress.update(fraction)
 
+        self._build = build = DatasetBuild(seed)
+        if self.cancel.is_set():
+            build.cancel.set()
         try:
-            await loop.run_in_executor(None, self.rx.prepare, seed, on_progress, self.cancel)
+            await loop.run_in_executor(None, self.rx.prepare, seed, on_progress, build.cancel)
         except Cancelled:
             progress.finish()
-            rx_log.info("dataset initialisation interrupted")
+            if self.cancel.is_set():
+                rx_log.info("dataset initialisation interrupted")
+            else:
+                rx_log.info("seed changed again: dataset for seed %s... dropped", seed.hex()[:16])
             return False
+        finally:
+            self._build = None
         progress.finish()
         info = self.rx.info()
         ds.seed_hash, ds.ready, ds.progress, ds.init_ms = seed, True, 1.0, info.init_ms
@@ -367,6 +399,8 @@ class Miner:
     # ---- life cycle ----------------------------------------------------------------------
     def shutdown(self) -> None:
         self.cancel.set()
+        if self._build is not None:
+            self._build.cancel.set()
         self.finished.set()
 
     def _install_signals(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -417,6 +451,12 @@ class Miner:
                 if period() > 0:
                     report()
 
+    async def _sample_counters(self) -> None:
+        """Every thread's live hash count into its hashrate windows, twice a second."""
+        while not self.finished.is_set():
+            self.state.sample()
+            await asyncio.sleep(SAMPLE_PERIOD_S)
+
     def _print_health(self) -> None:
         """The GPU devices' sensor readings (NVML), when any GPU backend has them."""
         from xminer.console.keys import health_lines
@@ -443,6 +483,7 @@ class Miner:
         health = asyncio.ensure_future(
             self._every(lambda: self.settings.health_print_time, self._print_health)
         )
+        sampler = asyncio.ensure_future(self._sample_counters())
         try:
             if self.source is not None:
                 await self.source.start(self)
@@ -450,12 +491,15 @@ class Miner:
         finally:
             speed.cancel()
             health.cancel()
+            sampler.cancel()
             if self.source is not None:
                 await self.source.stop()
             for hook in self.hooks_on_stop:
                 await hook()
-            self.stop_backends()
-            await asyncio.get_running_loop().run_in_executor(None, self.rx.release)
+            if self.stop_backends():
+                await asyncio.get_running_loop().run_in_executor(None, self.rx.release)
+            # else a thread still hashes under the context's read lock: the process exit frees
+            # the memory instead of a release that would wait for that thread
         return self.exit_code
 
 

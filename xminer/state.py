@@ -5,6 +5,7 @@ Backends write here; the API, the console and the benchmark read only this.
 
 from __future__ import annotations
 
+import ctypes
 import threading
 import time
 from collections import deque
@@ -18,6 +19,9 @@ WINDOWS = (10.0, 60.0, 900.0)  # XMRig's 10 s / 60 s / 15 min
 class HashCounter:
     """Total hashes of one thread with timestamped samples; rates as XMRig computes them.
 
+    ``live`` is the running total, written only by the thread that hashes (the C batch loop
+    stores it after every hash) and read by anyone; ``sample`` records it with the time.  The
+    miner samples every counter twice a second (as XMRig), so rates move inside long batches.
     A window's rate is null until a sample older than the window exists (XMRig's "full set").
     """
 
@@ -25,13 +29,21 @@ class HashCounter:
         self._clock = clock
         self._lock = threading.Lock()
         self._samples: deque[tuple[float, int]] = deque()
-        self.total = 0
+        self.live = ctypes.c_uint64(0)
+
+    @property
+    def total(self) -> int:
+        return self.live.value
 
     def add(self, hashes: int) -> None:
-        now = self._clock()
+        """Count hashes made outside the C loop (by the owning thread only) and sample."""
+        self.live.value += hashes
+        self.sample()
+
+    def sample(self) -> None:
         with self._lock:
-            self.total += hashes
-            self._samples.append((now, self.total))
+            now = self._clock()
+            self._samples.append((now, self.live.value))
             horizon = now - WINDOWS[-1]
             # keep one sample older than the longest window, so it stays "full"
             while len(self._samples) > 2 and self._samples[1][0] < horizon:
@@ -49,7 +61,7 @@ class HashCounter:
         with self._lock:
             if self._samples and now - self._samples[-1][0] < every:
                 return
-        self.add(0)
+        self.sample()
 
     def rate(self, window: float) -> float | None:
         now = self._clock()
@@ -175,6 +187,13 @@ class SharedState:
 
     def new_counter(self) -> HashCounter:
         return HashCounter(self.clock)
+
+    def sample(self) -> None:
+        """Record every running thread's live hash count (the miner calls this every 500 ms)."""
+        with self.lock:
+            counters = [t.counter for b in self.backends.values() for t in b.threads]
+        for counter in counters:
+            counter.sample()
 
     def total_hashrate(self) -> list[float | None]:
         """Sum over running backends; updates the highest 10 s total."""

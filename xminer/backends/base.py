@@ -2,8 +2,9 @@
 
 A backend owns worker threads.  Each worker takes nonce batches of the current job from the
 shared ``JobSlot`` (so nonces never overlap across threads or backends), hashes them under the
-RandomX context's read lock, and reports every batch to the ``ResultSink`` (the miner), which
-counts hashes, sums benchmarks and checks shares on the CPU.
+RandomX context's read lock, counts every hash as it is made and reports batches (and each
+share the moment it is found) to the ``ResultSink`` (the miner), which sums benchmarks and
+checks shares on the CPU.  A thread that fails is started again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import ctypes
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -20,10 +22,17 @@ from typing import Any, Protocol
 from xminer.job import Job, JobSlot
 from xminer.randomx.binding import Dataset
 from xminer.randomx.context import RandomXContext
-from xminer.randomx.scan import ScanResult
+from xminer.randomx.scan import Interrupt, ScanResult
 from xminer.state import BackendStats, HashCounter, SharedState, ThreadInfo
 
 log = logging.getLogger("xminer.backends")
+
+RESTART_DELAY_S = 1.0  # a failed worker thread starts again after this, doubling ...
+RESTART_MAX_S = 30.0  # ... with every failure in a row, up to this
+
+
+Piece = Callable[[int, int, Interrupt], ScanResult]
+"""Hashes part of a batch: (first nonce, nonces left, interrupt) -> what it hashed."""
 
 
 class ResultSink(Protocol):
@@ -52,6 +61,7 @@ class Worker(abc.ABC):
             target=self._run, name=f"{backend.name}-{info.index}", daemon=True
         )
         self.job_sequence = 0  # JobSlot.epoch of the job being hashed
+        self.ran_a_batch = False  # since the thread (re)started: a failure then backs off less
 
     @property
     def counter(self) -> HashCounter:
@@ -65,7 +75,12 @@ class Worker(abc.ABC):
 
     @abc.abstractmethod
     def hash(self, job: Job, start: int, count: int, fresh_job: bool) -> ScanResult:
-        """Hash nonces [start, start+count) of ``job``; called under the RandomX read lock."""
+        """Hash nonces [start, start+count) of ``job``; called under the RandomX read lock.
+
+        Every hash is counted in ``self.counter`` as it is made (not at the end of the batch),
+        and a share is handed over at once with :meth:`publish`; the result returned holds
+        what was not published.  A batch may end early on :meth:`interrupt`.
+        """
 
     def _pin(self) -> None:
         """Pin this thread to its logical CPU (``info.affinity``; -1: not pinned)."""
@@ -79,27 +94,53 @@ class Worker(abc.ABC):
             )
 
     def _run(self) -> None:
+        """Hash until the backend stops; a failure (an exception in setup or hash) is logged,
+        the thread's resources are released and, after a pause that doubles with every
+        failure in a row, the thread starts again."""
         backend = self.backend
+        self._pin()
+        failures = 0
+        while not backend.stopping.is_set():
+            self.ran_a_batch = False
+            try:
+                self.setup()
+                self._loop()
+            except Exception as exc:
+                failures = 1 if self.ran_a_batch else failures + 1
+                delay = min(RESTART_MAX_S, RESTART_DELAY_S * 2 ** (failures - 1))
+                log.error(
+                    "%s thread #%d failed (%s: %s), restarting in %.0f s",
+                    backend.name, self.info.index, type(exc).__name__, exc, delay,
+                )  # fmt: skip
+                log.debug("%s thread #%d failure", backend.name, self.info.index, exc_info=True)
+                self._teardown()
+                backend.stopping.wait(delay)
+            else:
+                break
+        self._teardown()
+
+    def _teardown(self) -> None:
         try:
-            self._pin()
-            self.setup()
-            seen = -1
-            while not backend.stopping.is_set():
-                if not backend.active.wait(0.2):
-                    self.counter.idle()
-                    continue
-                seq, job, alloc = backend.ctx.slot.get()
-                if job is None or alloc is None:
-                    backend.stopping.wait(0.05)
-                    continue
-                self.job_sequence = seq
-                if not self._batch(job, alloc, seq != seen):
-                    backend.stopping.wait(0.05)
-                seen = seq
-        except Exception:
-            log.exception("%s thread #%d failed", backend.name, self.info.index)
-        finally:
             self.teardown()
+        except Exception as exc:
+            name, index = self.backend.name, self.info.index
+            log.warning("%s thread #%d: cleanup failed: %s", name, index, exc)
+
+    def _loop(self) -> None:
+        backend = self.backend
+        seen = -1
+        while not backend.stopping.is_set():
+            if not backend.active.wait(0.2):
+                self.counter.idle()
+                continue
+            seq, job, alloc = backend.ctx.slot.get()
+            if job is None or alloc is None:
+                backend.stopping.wait(0.05)
+                continue
+            self.job_sequence = seq
+            if not self._batch(job, alloc, seq != seen):
+                backend.stopping.wait(0.05)
+            seen = seq
 
     def _batch(self, job: Job, alloc: object, fresh: bool) -> bool:
         rx = self.backend.ctx.rx
@@ -113,9 +154,77 @@ class Worker(abc.ABC):
             result = self.hash(job, start, count, fresh)
         finally:
             rx.lock.release_read()
-        self.counter.add(result.hashes)
-        self.backend.ctx.sink.batch_done(self.backend.name, job, result)
+        self.publish(job, result)
+        self.ran_a_batch = True
         return True
+
+    def publish(self, job: Job, result: ScanResult) -> None:
+        """Hand (part of) a batch to the sink: ``hash`` calls it for a share at once."""
+        self.counter.sample()
+        self.backend.ctx.sink.batch_done(self.backend.name, job, result)
+
+    def hash_pieces(self, job: Job, start: int, count: int, piece: Piece) -> ScanResult:
+        """Hash a batch as pieces (each one ends early on a share or an interrupt): shares are
+        published as they come, the rest of the batch is returned."""
+        interrupt = self.interrupt()
+        rest = ScanResult()
+        done = 0
+        while done < count:
+            part = piece(start + done, count - done, interrupt)
+            done += part.hashes
+            if part.shares:
+                self.publish(job, part)
+            else:
+                rest.hashes += part.hashes
+                rest.tail_xor ^= part.tail_xor
+            if done < count and interrupt.hit() and not self.carry_on(job, interrupt):
+                break
+        return rest
+
+    def interrupt(self) -> Interrupt:
+        """What ends a running batch: a new job in the slot, a pause or a stop."""
+        return Interrupt(self.backend.ctx.slot.epoch, self.job_sequence, self.backend.halt)
+
+    def carry_on(self, job: Job, interrupt: Interrupt) -> bool:
+        """After a batch was cut short: go on with the rest of its nonces?  Not after a new
+        job or a stop; after a pause only for a benchmark (whose sum needs every nonce), once
+        mining resumes."""
+        backend = self.backend
+        if interrupt.epoch.value != interrupt.seen or backend.stopping.is_set():
+            return False
+        if not interrupt.halt.value:
+            return True
+        if not job.is_benchmark:
+            return False
+        while not backend.active.wait(0.2):
+            if interrupt.epoch.value != interrupt.seen or backend.stopping.is_set():
+                return False
+        return interrupt.epoch.value == interrupt.seen and not backend.stopping.is_set()
+
+
+@dataclass
+class LaunchSizer:
+    """How many nonces one GPU launch takes, at most ``limit`` (the intensity).
+
+    A launch's hashes all end together, so a slow device (PoCL, light mode) hashing a whole
+    intensity per launch would leave its hash counter, its shares and a stop waiting for
+    many seconds.  Launches start at one nonce and double while they take under
+    ``fast_s``; a launch over ``slow_s`` halves the size.
+    """
+
+    limit: int
+    size: int = 1
+    fast_s: float = 1.0
+    slow_s: float = 4.0
+
+    def size_for(self, left: int) -> int:
+        return max(1, min(self.size, self.limit, left))
+
+    def took(self, count: int, seconds: float) -> None:
+        if seconds > self.slow_s:
+            self.size = max(1, min(self.size, count) // 2)
+        elif seconds < self.fast_s and count >= self.size:
+            self.size = min(self.limit, self.size * 2)
 
 
 class GpuWorker(Worker):
@@ -128,6 +237,7 @@ class GpuWorker(Worker):
         super().__init__(backend, info)
         self.config = config
         self.batch_size = config.intensity
+        self.sizer = LaunchSizer(config.intensity)
         self.gpu: Any = None
 
     @abc.abstractmethod
@@ -148,8 +258,16 @@ class GpuWorker(Worker):
 
     def hash(self, job: Job, start: int, count: int, fresh_job: bool) -> ScanResult:
         self._follow_key()
-        result = self.gpu.scan(job.blob, start, count, job.target)
-        return ScanResult(hashes=result.hashes, tail_xor=result.tail_xor, shares=result.shares)
+
+        def piece(at: int, left: int, interrupt: Interrupt) -> ScanResult:
+            size = self.sizer.size_for(left)
+            began = time.monotonic()
+            result = self.gpu.scan(job.blob, at, size, job.target)
+            self.sizer.took(size, time.monotonic() - began)
+            self.counter.add(result.hashes)
+            return ScanResult(hashes=result.hashes, tail_xor=result.tail_xor, shares=result.shares)
+
+        return self.hash_pieces(job, start, count, piece)
 
     def teardown(self) -> None:
         if self.gpu is not None:
@@ -221,15 +339,22 @@ class Backend(abc.ABC):
         self.halt.value = 0
         self.active.set()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 10.0) -> bool:
+        """End the threads (a batch ends after the hash or launch in flight); False when one
+        still runs after ``timeout`` seconds (for all of them together)."""
         self.stopping.set()
         self.halt.value = 1
         self.active.set()
+        deadline = time.monotonic() + timeout
         for w in self.workers:
-            w.thread.join(timeout)
+            w.thread.join(max(0.0, deadline - time.monotonic()))
+        stuck = [w.thread.name for w in self.workers if w.thread.is_alive()]
+        if stuck:
+            log.warning("%s: %s still running %.0f s after stop", self.name, stuck, timeout)
         self.workers = []
         self.stats.running = False
         self.stats.threads = []
+        return not stuck
 
 
 BackendFactory = Callable[[BackendContext], Backend]

@@ -56,6 +56,7 @@ def _load() -> ctypes.CDLL | None:
         ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,  # vm, blob, size
         ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint64,  # start, count, target
         u32p, ctypes.c_uint32, u32p,  # epoch, seen, halt
+        ctypes.c_uint32, u64p,  # stop_at_share, progress
         u64p, u32p, ctypes.c_char_p, u32p,  # tail_xor, share_nonces, share_hashes, share_count
     ]  # fmt: skip
     return lib

@@ -36,66 +36,82 @@ def hash_tail(digest: bytes) -> int:
 
 @dataclass
 class Interrupt:
-    """Ends a batch early: the C loop stops once ``epoch`` no longer holds ``seen`` (a new
+    """Ends a batch early: the loop stops once ``epoch`` no longer holds ``seen`` (a new
     job) or ``halt`` is non-zero (pause, stop)."""
 
     epoch: ctypes.c_uint32
     seen: int
     halt: ctypes.c_uint32 = field(default_factory=ctypes.c_uint32)
 
+    def hit(self) -> bool:
+        return self.epoch.value != self.seen or self.halt.value != 0
+
 
 class Scanner:
-    """Scans nonce ranges of one blob on one VM; keeps its own input and output buffers."""
+    """Scans nonce ranges of one blob on one VM; keeps its own input and output buffers.
 
-    def __init__(self, vm: VM, native: bool = True) -> None:
+    ``progress`` (a thread's live hash count, see :class:`~xminer.state.HashCounter`) grows
+    by one per hash while a batch runs, so that the hashrate moves inside long batches.
+    """
+
+    def __init__(self, vm: VM, native: bool = True, progress: ctypes.c_uint64 | None = None):
         self.vm = vm
         self._lib = vm._lib
         self._native = scan_loop() if native else None
+        self.progress = progress if progress is not None else ctypes.c_uint64(0)
         self._out = ctypes.create_string_buffer(HASH_SIZE)
         self._buf = ctypes.create_string_buffer(0)
         self._size = 0
         self._share_nonces = (ctypes.c_uint32 * 0)()
         self._share_hashes = ctypes.create_string_buffer(0)
-        self._never = ctypes.c_uint32(0)
+        self._never = Interrupt(ctypes.c_uint32(0), 0)
 
     @property
     def native(self) -> bool:
         return self._native is not None
 
     def set_blob(self, blob: bytes) -> None:
+        """ValueError for a blob with no room for the nonce (bytes 39..42)."""
+        if len(blob) < NONCE_OFFSET + 4:
+            raise ValueError(f"a blob of {len(blob)} bytes has no nonce (needs 43 or more)")
         self._buf = ctypes.create_string_buffer(bytes(blob), len(blob))
         self._size = len(blob)
 
     def scan(
-        self, start: int, count: int, target: int, interrupt: Interrupt | None = None
+        self,
+        start: int,
+        count: int,
+        target: int,
+        interrupt: Interrupt | None = None,
+        stop_at_share: bool = False,
     ) -> ScanResult:
         """Hash nonces start..start+count-1; a share is a hash whose tail is below ``target``.
 
-        With ``interrupt`` (C loop only) the batch may end early: ``hashes`` says how far it got.
+        The batch may end early, ``hashes`` says how far it got: on ``interrupt``, or with
+        ``stop_at_share`` one hash after the first share (so that it is sent at once).
         """
         if count <= 0:
             return ScanResult()
+        if self._size < NONCE_OFFSET + 4:
+            raise ValueError("set_blob() first")
+        interrupt = interrupt or self._never
         if self._native is not None:
-            return self._scan_native(start, count, target, interrupt)
-        return self._scan_python(start, count, target)
+            return self._scan_native(start, count, target, interrupt, stop_at_share)
+        return self._scan_python(start, count, target, interrupt, stop_at_share)
 
     def _scan_native(
-        self, start: int, count: int, target: int, interrupt: Interrupt | None
+        self, start: int, count: int, target: int, interrupt: Interrupt, stop_at_share: bool
     ) -> ScanResult:
         assert self._native is not None
         if len(self._share_nonces) < count:
             self._share_nonces = (ctypes.c_uint32 * count)()
             self._share_hashes = ctypes.create_string_buffer(count * HASH_SIZE)
-        if interrupt is None:
-            epoch, seen, halt = self._never, 0, self._never
-        else:
-            epoch, seen, halt = interrupt.epoch, interrupt.seen, interrupt.halt
         xor, found = ctypes.c_uint64(0), ctypes.c_uint32(0)
         done = self._native.xminer_scan(
             self.vm.handle, self._buf, self._size, start & 0xFFFFFFFF, count,
-            min(target, 2**64 - 1), ctypes.byref(epoch), seen, ctypes.byref(halt),
-            ctypes.byref(xor),
-            self._share_nonces, self._share_hashes, ctypes.byref(found),
+            min(target, 2**64 - 1), ctypes.byref(interrupt.epoch), interrupt.seen,
+            ctypes.byref(interrupt.halt), int(stop_at_share), ctypes.byref(self.progress),
+            ctypes.byref(xor), self._share_nonces, self._share_hashes, ctypes.byref(found),
         )  # fmt: skip
         raw = self._share_hashes.raw if found.value else b""
         shares = [
@@ -104,10 +120,12 @@ class Scanner:
         ]
         return ScanResult(hashes=done, tail_xor=xor.value, shares=shares)
 
-    def _scan_python(self, start: int, count: int, target: int) -> ScanResult:
-        result = ScanResult()
+    def _scan_python(
+        self, start: int, count: int, target: int, interrupt: Interrupt, stop_at_share: bool
+    ) -> ScanResult:
+        """The C loop's rules in Python (the GIL released in every library call)."""
         lib, handle, buf, size, out = self._lib, self.vm.handle, self._buf, self._size, self._out
-        pack, unpack = _NONCE.pack_into, _TAIL.unpack_from
+        pack, unpack, progress = _NONCE.pack_into, _TAIL.unpack_from, self.progress
         first, nxt, last = (
             lib.randomx_calculate_hash_first,
             lib.randomx_calculate_hash_next,
@@ -115,26 +133,30 @@ class Scanner:
         )
         pack(buf, NONCE_OFFSET, start & 0xFFFFFFFF)
         first(handle, buf, size)
-        xor = 0
-        shares = result.shares
-        for nonce in range(start, start + count - 1):
-            pack(buf, NONCE_OFFSET, (nonce + 1) & 0xFFFFFFFF)
-            nxt(handle, buf, size, out)
+        done, xor = 0, 0
+        shares: list[tuple[int, bytes]] = []
+        while True:
+            nonce = (start + done) & 0xFFFFFFFF
+            more = done + 1 < count and not interrupt.hit() and not (stop_at_share and shares)
+            if more:
+                pack(buf, NONCE_OFFSET, (nonce + 1) & 0xFFFFFFFF)
+                nxt(handle, buf, size, out)
+            else:
+                last(handle, out)
             tail = unpack(out, 24)[0]
             xor ^= tail
+            done += 1
+            progress.value += 1
             if tail < target:
-                shares.append((nonce & 0xFFFFFFFF, out.raw))
-        last(handle, out)
-        tail = unpack(out, 24)[0]
-        xor ^= tail
-        if tail < target:
-            shares.append(((start + count - 1) & 0xFFFFFFFF, out.raw))
-        result.hashes = count
-        result.tail_xor = xor
-        return result
+                shares.append((nonce, out.raw))
+            if not more:
+                return ScanResult(hashes=done, tail_xor=xor, shares=shares)
 
-    def chained(self, start: int, count: int, chain: ChainState) -> None:
-        """XMRig's one-thread benchmark rule, so that one thread's sum cannot come from many.
+    def chained(
+        self, start: int, count: int, chain: ChainState, interrupt: Interrupt | None = None
+    ) -> int:
+        """XMRig's one-thread benchmark rule, so that one thread's sum cannot come from many;
+        returns how many nonces were hashed (fewer than ``count`` on ``interrupt``).
 
         XMRig XORs the running sum into the blob's first 8 bytes before every hash, on a blob
         that keeps those changes, and pipelines its hashes: input k therefore carries
@@ -142,13 +164,18 @@ class Scanner:
         Not pipelined here, since every input depends on the hashes before it.
         """
         lib, handle, buf, size, out = self._lib, self.vm.handle, self._buf, self._size, self._out
+        interrupt = interrupt or self._never
         base = _TAIL.unpack_from(buf, 0)[0]
-        for nonce in range(start, start + count):
+        done = 0
+        while done < count and not interrupt.hit():
             _TAIL.pack_into(buf, 0, chain.prefix(base))
-            _NONCE.pack_into(buf, NONCE_OFFSET, nonce & 0xFFFFFFFF)
+            _NONCE.pack_into(buf, NONCE_OFFSET, (start + done) & 0xFFFFFFFF)
             lib.randomx_calculate_hash(handle, buf, size, out)
             chain.advance(_TAIL.unpack_from(out, 24)[0])
+            done += 1
+            self.progress.value += 1
         _TAIL.pack_into(buf, 0, base)
+        return done
 
 
 @dataclass

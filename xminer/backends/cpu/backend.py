@@ -41,7 +41,7 @@ class CpuWorker(Worker):
         rx = self.backend.ctx.rx
         if self.vm is None:
             self.vm = rx.create_vm()
-            self.scanner = Scanner(self.vm)
+            self.scanner = Scanner(self.vm, progress=self.counter.live)
             self.generation = rx.generation
         else:
             self.generation = rx.refresh_vm(self.vm, self.generation)
@@ -53,14 +53,15 @@ class CpuWorker(Worker):
         if fresh_job:
             scanner.set_blob(job.blob)
             self.chain = ChainState()
-        if job.bench_chain:
-            before = self.chain.total
-            scanner.chained(start, count, self.chain)
-            return ScanResult(hashes=count, tail_xor=before ^ self.chain.total)
-        if job.is_benchmark:  # every nonce of a benchmark is hashed: never cut a batch short
-            return scanner.scan(start, count, job.target)
-        interrupt = Interrupt(self.backend.ctx.slot.epoch, self.job_sequence, self.backend.halt)
-        return scanner.scan(start, count, job.target, interrupt)
+
+        def piece(at: int, left: int, interrupt: Interrupt) -> ScanResult:
+            if job.bench_chain:
+                before = self.chain.total
+                hashed = scanner.chained(at, left, self.chain, interrupt)
+                return ScanResult(hashes=hashed, tail_xor=before ^ self.chain.total)
+            return scanner.scan(at, left, job.target, interrupt, stop_at_share=True)
+
+        return self.hash_pieces(job, start, count, piece)
 
     def teardown(self) -> None:
         if self.vm is not None:

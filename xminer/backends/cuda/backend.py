@@ -190,15 +190,16 @@ class CudaBackend(Backend):
         )
         self._health_thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 10.0) -> bool:
         self._health_stop.set()
         if self._health_thread is not None:
             self._health_thread.join(timeout)
             self._health_thread = None
-        super().stop(timeout)
+        ended = super().stop(timeout)
         if self.nvml.running:
             self.nvml.close()
             self.publish()
+        return ended
 
     def _health_loop(self) -> None:
         while not self._health_stop.wait(HEALTH_INTERVAL):
