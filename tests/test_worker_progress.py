@@ -194,7 +194,24 @@ def test_gpu_launches_grow_while_quick_and_shrink_when_slow() -> None:
     sizer.took(40, 9.0)
     assert sizer.size == 20
     sizer.took(20, 2.0)
-    assert sizer.size == 20  # between quick and slow: kept
+    assert sizer.size == 40  # over a second, but the rate rose: the device is not full yet
+    sizer.took(40, 3.9)
+    assert sizer.size == 40  # the limit
+    full = LaunchSizer(limit=64, size=16)
+    full.took(16, 1.5)
+    full.took(32, 3.0)  # twice the nonces, twice the time: the device is full
+    assert full.size == 32
+
+
+def test_gpu_launches_grow_to_fill_a_device_whose_launches_take_seconds() -> None:
+    """A GPU whose every launch takes about 1.5 s until it is full (at 256 nonces) reaches
+    the full size (one doubling past it shows no gain and is kept: the rate is the same),
+    where a plain time limit would stop at the first 1.5 s launch."""
+    sizer = LaunchSizer(limit=1024)
+    for _ in range(20):
+        size = sizer.size_for(10_000)
+        sizer.took(size, 1.5 * max(1.0, size / 256))
+    assert sizer.size in (256, 512)
 
 
 def test_newer_seed_cancels_a_fast_dataset_build(caplog: pytest.LogCaptureFixture) -> None:

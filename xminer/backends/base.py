@@ -208,23 +208,33 @@ class LaunchSizer:
 
     A launch's hashes all end together, so a slow device (PoCL, light mode) hashing a whole
     intensity per launch would leave its hash counter, its shares and a stop waiting for
-    many seconds.  Launches start at one nonce and double while they take under
-    ``fast_s``; a launch over ``slow_s`` halves the size.
+    many seconds.  Launches start at one nonce and double while they take under ``fast_s``,
+    or while doubling still raised the rate (a GPU not yet full: a larger launch costs little
+    more time, and cutting it short would leave compute units idle); a launch over
+    ``slow_s`` halves the size.
     """
 
     limit: int
     size: int = 1
     fast_s: float = 1.0
     slow_s: float = 4.0
+    gain: float = 1.2  # a doubling that raised the rate by this much was worth it
+    _rate: float = 0.0  # hashes a second of the last full-size launch
 
     def size_for(self, left: int) -> int:
         return max(1, min(self.size, self.limit, left))
 
     def took(self, count: int, seconds: float) -> None:
+        if count < self.size:
+            if seconds > self.slow_s:
+                self.size = max(1, count // 2)
+            return  # a batch's short tail says nothing about a full launch
+        rate = count / max(seconds, 1e-9)
         if seconds > self.slow_s:
-            self.size = max(1, min(self.size, count) // 2)
-        elif seconds < self.fast_s and count >= self.size:
+            self.size = max(1, count // 2)
+        elif seconds < self.fast_s or rate > self._rate * self.gain:
             self.size = min(self.limit, self.size * 2)
+        self._rate = rate
 
 
 class GpuWorker(Worker):
