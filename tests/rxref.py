@@ -14,6 +14,8 @@ import struct
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from xminer.randomx.opcodes import OPCODE_NAMES
+
 
 def _xtime(a: int) -> int:
     return ((a << 1) ^ (0x11B if a & 0x80 else 0)) & 0xFF
@@ -165,17 +167,6 @@ def host_rounding(fprc: int) -> Iterator[None]:
 M64 = (1 << 64) - 1
 L1, L2, L3 = 0x3FF8, 0x3FFF8, 0x1FFFF8
 L3_64 = 0x1FFFC0
-# opcode frequencies in order (spec tables 5.2.1, 5.3.1, 5.4.1, 5.5.1)
-FREQUENCIES = [
-    ("IADD_RS", 16), ("IADD_M", 7), ("ISUB_R", 16), ("ISUB_M", 7), ("IMUL_R", 16),
-    ("IMUL_M", 4), ("IMULH_R", 4), ("IMULH_M", 1), ("ISMULH_R", 4), ("ISMULH_M", 1),
-    ("IMUL_RCP", 8), ("INEG_R", 2), ("IXOR_R", 15), ("IXOR_M", 5), ("IROR_R", 8),
-    ("IROL_R", 2), ("ISWAP_R", 4), ("FSWAP_R", 4), ("FADD_R", 16), ("FADD_M", 5),
-    ("FSUB_R", 16), ("FSUB_M", 5), ("FSCAL_R", 6), ("FMUL_R", 32), ("FDIV_M", 4),
-    ("FSQRT_R", 6), ("CBRANCH", 25), ("CFROUND", 1), ("ISTORE", 16),
-]  # fmt: skip
-OPCODE_NAMES = [name for name, freq in FREQUENCIES for _ in range(freq)]
-assert len(OPCODE_NAMES) == 256
 
 
 def _u64(data: bytes | bytearray, at: int) -> int:

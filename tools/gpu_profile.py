@@ -34,6 +34,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from xminer.randomx.opcodes import OPCODE_NAMES
+
 PROGRAM_SIZE = 256
 UOP_MAX = 256
 CODE_WORDS = 2 * UOP_MAX
@@ -49,16 +51,6 @@ MAX_PATHS, MAX_WAITS = 8.0, 1.0
 GROUPS = ("INT", "FP", "STORE", "MULH", "FDIV", "SWAP", "CFROUND")
 RF_R, RF_F, RF_E, RF_A, RF_ZERO = 0, 8, 16, 24, 32
 
-# opcode frequencies in order (RandomX spec tables 5.2.1-5.5.1)
-FREQUENCIES = [
-    ("IADD_RS", 16), ("IADD_M", 7), ("ISUB_R", 16), ("ISUB_M", 7), ("IMUL_R", 16),
-    ("IMUL_M", 4), ("IMULH_R", 4), ("IMULH_M", 1), ("ISMULH_R", 4), ("ISMULH_M", 1),
-    ("IMUL_RCP", 8), ("INEG_R", 2), ("IXOR_R", 15), ("IXOR_M", 5), ("IROR_R", 8),
-    ("IROL_R", 2), ("ISWAP_R", 4), ("FSWAP_R", 4), ("FADD_R", 16), ("FADD_M", 5),
-    ("FSUB_R", 16), ("FSUB_M", 5), ("FSCAL_R", 6), ("FMUL_R", 32), ("FDIV_M", 4),
-    ("FSQRT_R", 6), ("CBRANCH", 25), ("CFROUND", 1), ("ISTORE", 16),
-]  # fmt: skip
-OPCODE_NAMES = [name for name, freq in FREQUENCIES for _ in range(freq)]
 LOADS = {"IADD_M", "ISUB_M", "IMUL_M", "IMULH_M", "ISMULH_M", "IXOR_M", "FADD_M", "FSUB_M",
          "FDIV_M"}  # fmt: skip
 ROUNDED = {"FADD_R", "FADD_M", "FSUB_R", "FSUB_M", "FMUL_R", "FDIV_M", "FSQRT_R"}
