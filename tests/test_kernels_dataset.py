@@ -107,6 +107,7 @@ def fast_rx(opencl_kernels: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 
     monkeypatch.setattr(gpu_common, "DATASET_FIRST_LAUNCH", 8)  # several launches a range
     rx = OpenCLRandomX(mode="fast", intensity=1)
+    rx.build_on_device = True  # PoCL, a CPU device, would copy the library's
     yield rx
     rx.close()
 
@@ -151,6 +152,19 @@ def test_set_key_fast_builds_on_the_device(
     assert len(fast_rx._chunks) == 3 and fast_rx._chunk_items == CHUNK
     assert fast_rx.dataset_items(0, items) == library_items(cache, dataset, 0, items)
     assert fast_rx.dataset_items(CHUNK - 3, 6) == library_items(cache, dataset, CHUNK - 3, 6)
+
+
+@pytest.mark.opencl
+def test_cpu_device_copies_the_library_dataset(fast_rx: Any) -> None:
+    """Unless told, a CPU device (PoCL) takes the host library's dataset: the library builds it
+    on the same cores several times faster (tools/bench_gpu.py --dataset-build)."""
+    assert fast_rx.ck.device_info.is_cpu
+    assert fast_rx.builds_on_device()
+    fast_rx.build_on_device = None
+    assert not fast_rx.builds_on_device()
+    fast_rx.dataset_host = True  # a mapped host dataset is never built on the device
+    fast_rx.build_on_device = True
+    assert not fast_rx.builds_on_device()
 
 
 @pytest.mark.opencl

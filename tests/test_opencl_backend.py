@@ -168,11 +168,14 @@ def test_platform_shown_when_no_device_is_used(opencl_kernels: Any) -> None:
 
 
 def test_fast_mode_device_build_ends_on_stop(
-    opencl_kernels: Any, caplog: pytest.LogCaptureFixture
+    opencl_kernels: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A GPU worker in fast mode builds the dataset on the device from the context's cache
     (no host dataset: the context holds the cache only, as on a GPU-only rig); a stop in the
     middle of that build (a quarter of an hour on PoCL) ends the thread between two launches."""
+    from xminer.backends.opencl.randomx import OpenCLRandomX
+
+    monkeypatch.setattr(OpenCLRandomX, "build_on_device", True)  # PoCL: a CPU device
     rx = RandomXContext(mode="light", huge_pages=False)
     seed = bytes(32)
     rx.prepare(seed)

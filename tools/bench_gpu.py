@@ -177,6 +177,7 @@ def dataset_build(args: argparse.Namespace) -> bool:
     cache.init(KEY)
     dataset = Dataset(flags)
     rx = make_gpu("fast", args)
+    rx.build_on_device = True  # type: ignore[attr-defined]  # also on a CPU device (PoCL)
     try:
         started = time.perf_counter()
         build_dataset(dataset, cache, args.cpu_threads)

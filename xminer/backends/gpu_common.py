@@ -182,8 +182,9 @@ class GpuRandomX(abc.ABC):
     #: of a copy; a dataset set_key builds itself is then kept until the key changes
     dataset_host = False
     #: fast mode on the device: rx_init_dataset builds the dataset from the cache there (the
-    #: host's dataset is not needed); False uploads the library's (tests, benches)
-    build_on_device = True
+    #: host's dataset is not needed); False uploads the library's; None: the runtime decides
+    #: (_device_builds_faster)
+    build_on_device: bool | None = None
 
     _state: Any
     _scratchpads: Any
@@ -247,6 +248,18 @@ class GpuRandomX(abc.ABC):
     def _dataset_chunk_items(self, items: int) -> int:
         """Dataset items a fast-mode chunk holds (all of them: one allocation)."""
         return items
+
+    def _device_builds_faster(self) -> bool:
+        """Whether the device builds the dataset faster than the host's library (a GPU)."""
+        return True
+
+    def builds_on_device(self) -> bool:
+        """Fast mode's dataset: built on the device (else the host's copied or mapped)."""
+        if self.dataset_host:
+            return False
+        if self.build_on_device is None:
+            return self._device_builds_faster()
+        return self.build_on_device
 
     def _map_host(self, address: int, size: int) -> Any:
         """Host memory mapped for the device (dataset_host), freed by _free."""
@@ -317,7 +330,7 @@ class GpuRandomX(abc.ABC):
             with self._keying():
                 if self.mode == "light":
                     self._upload_light(cache, key)
-                elif self.build_on_device and not self.dataset_host:
+                elif self.builds_on_device():
                     if not self._build_on_device(cache, key, stop or (lambda: False)):
                         return False
                     self.dataset_origin = "device"

@@ -135,7 +135,8 @@ class OpenCLRandomX(GpuRandomX):
 
     mode "light": dataset items are computed on the device from the 256 MiB cache (fast key
     changes, slow hashing); "fast": the 2080 MiB dataset is built on the device from the
-    cache (rx_init_dataset), in chunks no larger than the device's max allocation.
+    cache (rx_init_dataset), in chunks no larger than the device's max allocation; a CPU
+    device (PoCL) gets the host library's dataset copied instead (build_on_device).
     ``bfactor``: each program in 2**bfactor launches (XMRig's thread field; see
     :class:`GpuRandomX`).
     ``worksize``: the work-group size (at most MAX_LANES: the group's VM registers are in its
@@ -175,6 +176,11 @@ class OpenCLRandomX(GpuRandomX):
 
     def _finish_upload(self) -> None:
         self.ck.queue.finish()
+
+    def _device_builds_faster(self) -> bool:
+        """Not a CPU device (PoCL): the library on the same cores builds it several times
+        faster (tools/bench_gpu.py --dataset-build), so it copies the host's."""
+        return not self.ck.device_info.is_cpu
 
     def _wait(self) -> None:
         self.ck.queue.finish()
