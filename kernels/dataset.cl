@@ -5,7 +5,9 @@
  *   per program (SS_PROGRAM_STRIDE words): word 0 = size | address_register << 16, word 1
  *   unused, then per instruction word A = type | dst << 8 | src << 16 | shift << 24 |
  *   rotation << 32 and word B = the 64-bit operand (sign-extended imm32 or reciprocal).
- * Fast mode reads items from the host-built dataset, split in chunks of chunk_items items.
+ * Fast mode reads items from the dataset, split in chunks of chunk_items items; rx_init_dataset
+ * builds it on the device from the cache (a range of items a launch), or the host uploads or
+ * maps one the library built.
  * The 8 registers of an item live in work-group memory, a column per lane (no private array
  * indexed at run time, which a GPU would put on its stack).
  */
@@ -112,4 +114,20 @@ KERNEL void test_dataset_items(GLOBAL const u64* cache, GLOBAL const u64* progra
     u32 stride = LSIZE0;
     dataset_item_light(r, stride, cache, programs, start + i);
     for (int j = 0; j < 8; ++j) out[8 * (u64)i + j] = SSR(j);
+}
+
+/* Fast mode's dataset on the device: items first .. first+count-1 from the cache, written to
+ * the chunk out whose first item is chunk_first (first >= chunk_first, the range within the
+ * chunk).  At most RX_MAX_LANES work-items a group. */
+KERNEL void rx_init_dataset(GLOBAL const u64* cache, GLOBAL const u64* programs, GLOBAL u64* out,
+                            u32 chunk_first, u32 first, u32 count) {
+    LOCAL_ARRAY(u64, regs, 8 * RX_MAX_LANES);
+    u32 i = GID0;
+    if (i >= count) return;
+    LOCAL u64* r = regs + LID0;
+    u32 stride = LSIZE0;
+    u32 item = first + i;
+    dataset_item_light(r, stride, cache, programs, item);
+    GLOBAL u64* to = out + (u64)(item - chunk_first) * 8;
+    for (int j = 0; j < 8; ++j) to[j] = SSR(j);
 }

@@ -8,6 +8,7 @@ Needs a CUDA driver, a device, pycuda and nvcc (or cached kernels): skipped else
 
 from __future__ import annotations
 
+import ctypes
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from tests.cli_support import bench_sum
 from tests.rx_vectors import VECTORS
 from xminer.backends.cuda import cuda_status
 from xminer.backends.gpu_common import LibraryReference
+from xminer.randomx import dataset_item_count
 
 pytestmark = pytest.mark.cuda
 
@@ -81,8 +83,9 @@ def test_nonces_and_batch_sum_light(light: CudaRandomX) -> None:
 
 @pytest.mark.parametrize("key", list(OFFICIAL))
 def test_fast_mode_vectors_and_random_inputs(key: bytes) -> None:
-    """The library's dataset on the device, then mapped from the host's memory where it lies
-    (dataset_host): the official vectors + 8 random inputs a key, each way."""
+    """The dataset built on the device (rx_init_dataset), then the library's mapped from the
+    host's memory where it lies (dataset_host): the official vectors + 8 random inputs a key,
+    each way, and sampled items of the device's build equal the library's."""
     rng = random.Random(key)
     inputs = [rng.randbytes(rng.randrange(0, 300)) for _ in range(8)]
     ref = LibraryReference(key, fast=True)
@@ -94,7 +97,12 @@ def test_fast_mode_vectors_and_random_inputs(key: bytes) -> None:
             )
             try:
                 assert rx.dataset_host == dataset_host, rx.fallback
-                rx.set_key(key, ref.cache, ref.dataset)
+                assert rx.set_key(key, ref.cache, ref.dataset)
+                assert rx.dataset_origin == ("mapped" if dataset_host else "device")
+                if not dataset_host:
+                    for item in (0, 1 << 22, 23_456_789, dataset_item_count() - 1):
+                        want = ctypes.string_at(ref.dataset.memory() + 64 * item, 64)
+                        assert rx.dataset_items(item, 1) == want, item
                 got = rx.hash_inputs([data for data, _ in OFFICIAL[key]] + inputs)
                 n = len(OFFICIAL[key])
                 assert ([h.hex() for h in got[:n]], got[n:]) == want, dataset_host

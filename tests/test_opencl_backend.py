@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from pathlib import Path
@@ -164,3 +165,38 @@ def test_platform_shown_when_no_device_is_used(opencl_kernels: Any) -> None:
     }  # fmt: skip
     assert ocl["platform"]["index"] == 0
     assert "left to the CPU backend" in reason
+
+
+def test_fast_mode_device_build_ends_on_stop(
+    opencl_kernels: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A GPU worker in fast mode builds the dataset on the device from the context's cache
+    (no host dataset: the context holds the cache only, as on a GPU-only rig); a stop in the
+    middle of that build (a quarter of an hour on PoCL) ends the thread between two launches."""
+    from xminer.backends.opencl.randomx import OpenCLRandomX
+
+    monkeypatch.setattr(OpenCLRandomX, "build_on_device", True)  # PoCL: a CPU device
+    rx = RandomXContext(mode="light", huge_pages=False)
+    seed = bytes(32)
+    rx.prepare(seed)
+    rx.mode = "fast"  # the cache only: GpuWorker.key_dataset hands set_key no dataset
+    ctx = BackendContext(SharedState(), rx, JobSlot(), CollectingSink())
+    backend = load_backend_module("opencl").module.create_backend(  # type: ignore[union-attr]
+        ctx, {"intensity": 1}
+    )
+    ctx.slot.set(Job("j", bytes(76), seed, target=0))
+    try:
+        with caplog.at_level(logging.INFO, logger="xminer"):
+            backend.start()
+            worker = backend.workers[0]
+            deadline = time.monotonic() + 300
+            while not (worker.gpu is not None and len(worker.gpu._chunks) == 3):
+                assert time.monotonic() < deadline, "the device build did not start"
+                time.sleep(0.05)  # the dataset's 3 chunks of at most 1 GiB: its build is on
+            assert worker.gpu.key is None and worker.gpu.mode == "fast"
+            assert backend.stop(timeout=60)
+        assert "dataset ready" not in caplog.text
+        assert "failed" not in caplog.text
+    finally:
+        backend.stop()
+        rx.release()

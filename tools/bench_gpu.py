@@ -12,12 +12,22 @@ checked against the CPU library's for the same nonces (--check hashes, 0 to skip
 
 --compare-executors (OpenCL): the grouped executor against the first kernels' switch executor
 (kernels/vm_switch.cl) in one run, in alternating rounds, both checked against the CPU.
+
+--dataset-build: fast mode's dataset built on the device (set_key, rx_init_dataset) against the
+CPU library's build on --cpu-threads threads, in items a second; sampled items (first, last,
+chunk edges, random) compared with the library's.  --items N builds only the first N items on
+the device (PoCL needs a quarter of an hour for all 34 M) and projects the full build.
+
+    python3 tools/bench_gpu.py --dataset-build --items 1000000
+    python3 tools/bench_gpu.py --cuda --dataset-build
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
+import random
 import sys
 import threading
 import time
@@ -26,8 +36,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from xminer.backends import gpu_common
 from xminer.backends.gpu_common import LibraryReference
-from xminer.randomx import VM, Scanner
+from xminer.randomx import VM, Cache, Dataset, Flags, Scanner, dataset_item_count
+from xminer.randomx.binding import DATASET_ITEM_SIZE, recommended_flags
+from xminer.randomx.context import build_dataset
 
 KEY = bytes(32)
 BLOB = bytes(112)
@@ -146,6 +159,54 @@ def compare_executors(mode: str, args: argparse.Namespace) -> bool:
     return good
 
 
+def sample_items(items: int, per_chunk: int) -> list[int]:
+    """Items to compare: the first and last, both sides of each chunk edge, 8 random."""
+    edges = range(per_chunk, items, per_chunk)
+    rng = random.Random(items)
+    picks = [0, items - 1, *(e - 1 for e in edges), *edges]
+    return sorted(set(picks + [rng.randrange(items) for _ in range(8)]))
+
+
+def dataset_build(args: argparse.Namespace) -> bool:
+    """The device's dataset build against the CPU library's; False on a mismatched item."""
+    label = "CUDA" if args.cuda else "OpenCL"
+    total = dataset_item_count()
+    items = min(args.items or total, total)
+    flags = recommended_flags() & ~Flags.LARGE_PAGES
+    cache = Cache(flags)
+    cache.init(KEY)
+    dataset = Dataset(flags)
+    rx = make_gpu("fast", args)
+    rx.build_on_device = True  # type: ignore[attr-defined]  # also on a CPU device (PoCL)
+    try:
+        started = time.perf_counter()
+        build_dataset(dataset, cache, args.cpu_threads)
+        cpu_s = time.perf_counter() - started
+        if items < total:  # the build's own item count, lowered for a partial run
+            gpu_common.dataset_item_count = lambda: items  # type: ignore[assignment]
+        started = time.perf_counter()
+        rx.set_key(KEY, cache)  # type: ignore[attr-defined]
+        gpu_s = time.perf_counter() - started
+        good = True
+        for item in sample_items(items, rx._chunk_items):  # type: ignore[attr-defined]
+            want = ctypes.string_at(dataset.memory() + item * DATASET_ITEM_SIZE, DATASET_ITEM_SIZE)
+            if rx.dataset_items(item, 1) != want:  # type: ignore[attr-defined]
+                print(f"[dataset] item {item}: MISMATCH")
+                good = False
+        checked = len(sample_items(items, rx._chunk_items))  # type: ignore[attr-defined]
+    finally:
+        rx.close()  # type: ignore[attr-defined]
+        dataset.release()
+        cache.release()
+    cpu_rate, gpu_rate = total / cpu_s, items / gpu_s
+    print(f"[dataset] CPU library ({args.cpu_threads} threads): {total} items in {cpu_s:.1f} s")
+    projected = "" if items == total else f", {total / gpu_rate:.1f} s for all {total} projected"
+    print(f"[dataset] {label} device build: {items} items in {gpu_s:.1f} s{projected}")
+    print(f"[dataset] {label}/CPU build speed = {gpu_rate / cpu_rate:.3f}")
+    print(f"[dataset] {checked} sampled items vs the library's: {'OK' if good else 'MISMATCH'}")
+    return good
+
+
 def run_mode(mode: str, args: argparse.Namespace) -> bool:
     """One mode's figures; False when the GPU's hashes do not match the CPU's."""
     label = "CUDA" if args.cuda else "OpenCL"
@@ -195,6 +256,10 @@ def main() -> int:
     parser.add_argument(
         "--dataset-host", action="store_true", help="CUDA fast mode: the dataset in host memory"
     )
+    parser.add_argument(
+        "--dataset-build", action="store_true", help="the device's dataset build vs the CPU's"
+    )
+    parser.add_argument("--items", type=int, default=0, help="--dataset-build: first N only")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--check", type=int, default=16, help="hashes checked on the CPU")
     parser.add_argument("--cpu-seconds", type=float, default=10.0)
@@ -211,6 +276,8 @@ def main() -> int:
         print(f"{'CUDA' if args.cuda else 'OpenCL'} unavailable: {reason}")
         return 1
     print(device_listing())
+    if args.dataset_build:
+        return 0 if dataset_build(args) else 2
     good = True
     for mode in ("light", "fast") if args.mode == "both" else (args.mode,):
         run = compare_executors if args.compare_executors and not args.cuda else run_mode

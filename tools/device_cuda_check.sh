@@ -7,12 +7,14 @@
 #
 # It installs the carried wheels (pycuda for the machine's python3, tornado) into /tmp/site,
 # puts the carried librandomx on LD_LIBRARY_PATH, builds nothing else, and runs, each under
-# its own timeout (about 8 minutes in all at most):
+# its own timeout (about 9.5 minutes in all at most):
 #   1. status: the driver, the device, the kernels compiled for it (nvcc, cached)     60 s
 #   2. xminer --no-cpu --cuda --bench=10K (the issue's "done when": XMRig's sum)      150 s
 #   3. pytest tests/test_cuda_*.py tests/test_gpu_health.py (GPU hashes vs the CPU
 #      library, dataset on the card and in host memory, bfactor; NVML)                  200 s
 #   4. tools/bench_gpu.py --cuda --mode fast (H/s, the CPU library's for comparison)   90 s
+#   5. tools/bench_gpu.py --cuda --dataset-build (the device's dataset build against the
+#      CPU library's, sampled items compared)                                           90 s
 # Logs go to $OUT (or /tmp/xminer-device) and the last lines sum the steps up.
 set -u
 cd "$(dirname "$0")/.."
@@ -79,6 +81,9 @@ tail -n 1 "$out/pytest.log" | tee -a "$summary"
 step bench_gpu 90 python3 tools/bench_gpu.py --cuda --mode fast --threads 32 --intensity 4224 \
     --seconds 15 --cpu-seconds 5 --check 64
 grep -h "vs CPU\|H/s\|ratio" "$out/bench_gpu.log" | tee -a "$summary"
+
+step dataset_build 90 python3 tools/bench_gpu.py --cuda --dataset-build
+grep -h "^\[dataset\]" "$out/dataset_build.log" | tee -a "$summary"
 
 echo "=== summary"
 cat "$summary"

@@ -31,6 +31,13 @@ RESTART_DELAY_S = 1.0  # a failed worker thread starts again after this, doublin
 RESTART_MAX_S = 30.0  # ... with every failure in a row, up to this
 
 
+#: GpuRandomX.dataset_origin in the log
+DATASET_ORIGINS = {
+    "device": "built on the device",
+    "copy": "host's copied",
+    "mapped": "host's mapped",
+}
+
 Piece = Callable[[int, int, Interrupt], ScanResult]
 """Hashes part of a batch: (first nonce, nonces left, interrupt) -> what it hashed."""
 
@@ -241,7 +248,8 @@ class GpuWorker(Worker):
     """A GPU thread (OpenCL, CUDA): owns the host object ``make_gpu`` returns (device buffers,
     a :class:`~xminer.backends.gpu_common.GpuRandomX`), hashes ``config.intensity`` nonces a
     batch and follows the miner's RandomX context: light mode uploads the context's cache,
-    fast mode its dataset (nothing is rebuilt here)."""
+    fast mode builds the dataset on the device from that cache (a card that reads the host's
+    dataset, dataset_host, maps the context's)."""
 
     def __init__(self, backend: Backend, info: ThreadInfo, config: Any) -> None:
         super().__init__(backend, info)
@@ -261,13 +269,25 @@ class GpuWorker(Worker):
         """The dataset set_key gets with the context's cache (None: the cache alone)."""
         return rx.dataset if rx.fast else None
 
-    def _follow_key(self) -> None:
+    def _follow_key(self) -> bool:
+        """The GPU on the context's key; False when a stop cut its dataset build short."""
         rx = self.backend.ctx.rx
-        if rx.seed is not None and self.gpu.key != rx.seed:
-            self.gpu.set_key(rx.seed, rx.cache, self.key_dataset(rx))
+        if rx.seed is None or self.gpu.key == rx.seed:
+            return True
+        stopping = self.backend.stopping
+        if not self.gpu.set_key(rx.seed, rx.cache, self.key_dataset(rx), stopping.is_set):
+            return False
+        if rx.fast:
+            log.info(
+                "%s thread #%d: dataset ready (%s) in %.1f s",
+                self.backend.name, self.info.index,
+                DATASET_ORIGINS.get(self.gpu.dataset_origin, "?"), self.gpu.dataset_seconds,
+            )  # fmt: skip
+        return True
 
     def hash(self, job: Job, start: int, count: int, fresh_job: bool) -> ScanResult:
-        self._follow_key()
+        if not self._follow_key():
+            return ScanResult()
 
         def piece(at: int, left: int, interrupt: Interrupt) -> ScanResult:
             size = self.sizer.size_for(left)

@@ -11,7 +11,8 @@ import abc
 import contextlib
 import ctypes
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,13 @@ FROM_SEED, FROM_REGISTERS, FROM_PROGRAM = 0, 1, 2
 #: XMRig's bfactor: each program's iterations in 2**bfactor launches (11: one iteration a
 #: launch; XMRig's configs accept up to 12, clamped here)
 MAX_BFACTOR = 11
+
+
+#: rx_init_dataset launches (items): the first size, then doubled or halved to take about
+#: DATASET_LAUNCH_S each, so that a stop between launches waits for one short launch only
+DATASET_FIRST_LAUNCH = 4096
+DATASET_LAUNCH_S = (0.1, 0.5)
+DATASET_LANES = MAX_LANES  # its work-group size (the kernel holds MAX_LANES items' registers)
 
 
 #: XMRig's thread profiles for Monero's RandomX in a GPU section, most specific first
@@ -173,6 +181,10 @@ class GpuRandomX(abc.ABC):
     #: fast mode: the device reads the host's dataset where it lies (mapped, _map_host) instead
     #: of a copy; a dataset set_key builds itself is then kept until the key changes
     dataset_host = False
+    #: fast mode on the device: rx_init_dataset builds the dataset from the cache there (the
+    #: host's dataset is not needed); False uploads the library's; None: the runtime decides
+    #: (_device_builds_faster)
+    build_on_device: bool | None = None
 
     _state: Any
     _scratchpads: Any
@@ -192,6 +204,10 @@ class GpuRandomX(abc.ABC):
         self._chunk_items = 1
         self._ss_programs: Any = None  # the light mode's superscalar programs (else _dummy)
         self._own_dataset: Dataset | None = None  # built by set_key, kept while mapped
+        #: the last fast-mode key's dataset: "device" (built there), "copy" or "mapped" (the
+        #: host's), and the seconds it took
+        self.dataset_origin = ""
+        self.dataset_seconds = 0.0
 
     # -- runtime primitives --------------------------------------------------------------
     @abc.abstractmethod
@@ -233,22 +249,74 @@ class GpuRandomX(abc.ABC):
         """Dataset items a fast-mode chunk holds (all of them: one allocation)."""
         return items
 
+    def _device_builds_faster(self) -> bool:
+        """Whether the device builds the dataset faster than the host's library (a GPU)."""
+        return True
+
+    def builds_on_device(self) -> bool:
+        """Fast mode's dataset: built on the device (else the host's copied or mapped)."""
+        if self.dataset_host:
+            return False
+        if self.build_on_device is None:
+            return self._device_builds_faster()
+        return self.build_on_device
+
     def _map_host(self, address: int, size: int) -> Any:
         """Host memory mapped for the device (dataset_host), freed by _free."""
         raise NotImplementedError(f"{type(self).__name__} keeps the dataset on the device")
 
+    @abc.abstractmethod
+    def _device_buffer(self, size: int) -> Any:
+        """An uninitialised device buffer of size bytes the kernels write (freed by _free)."""
+
+    @abc.abstractmethod
+    def _launch_dataset(self, count: int, *args: Any) -> None:
+        """Queue rx_init_dataset over count items in groups of DATASET_LANES, args + count."""
+
+    @abc.abstractmethod
+    def _wait(self) -> None:
+        """Wait until the queued launches are done."""
+
+    @abc.abstractmethod
+    def _read(self, buf: Any, offset: int, size: int) -> bytes:
+        """size bytes at offset of a device buffer, once the queued launches are done."""
+
+    def dataset_items(self, first: int, count: int) -> bytes:
+        """Items first.. of the fast mode's dataset on the device (checks, benches)."""
+        if self.mode != "fast" or not self._chunks:
+            raise RuntimeError("no dataset on the device (fast mode, set_key first)")
+        out = bytearray()
+        item, end = first, first + count
+        with self._hashing():
+            while item < end:
+                chunk, at = divmod(item, self._chunk_items)
+                n = min(end - item, self._chunk_items - at)
+                out += self._read(
+                    self._chunks[chunk], at * DATASET_ITEM_SIZE, n * DATASET_ITEM_SIZE
+                )
+                item += n
+        return bytes(out)
+
     # -- key -----------------------------------------------------------------------------
     def set_key(
-        self, key: bytes, cache: Cache | None = None, dataset: Dataset | None = None
-    ) -> None:
-        """Prepare the cache (light) or dataset (fast) of a key; no-op when unchanged.
+        self,
+        key: bytes,
+        cache: Cache | None = None,
+        dataset: Dataset | None = None,
+        stop: Callable[[], bool] | None = None,
+    ) -> bool:
+        """Prepare the cache (light) or dataset (fast) of a key; no-op when unchanged.  True
+        when ready; False when ``stop()`` said so between two launches of the device's build
+        (the key is then unset).
 
-        An initialised library ``cache`` for the same key (and, in fast mode, a ``dataset``
-        built from it) is uploaded as it is instead of being rebuilt here.
+        An initialised library ``cache`` for the same key is uploaded as it is instead of
+        being rebuilt here.  Fast mode builds the dataset on the device from the cache
+        (build_on_device) unless the device reads the host's (dataset_host); ``dataset``, a
+        library dataset built from that cache, is then the one copied or mapped.
         """
         key = bytes(key)
         if key == self.key:
-            return
+            return True
         if cache is not None and cache.key != key:
             raise ValueError("cache was initialised for another key")
         self.key = None
@@ -257,16 +325,24 @@ class GpuRandomX(abc.ABC):
         if cache is None:
             cache = Cache(flags)
             cache.init(key)
+        began = time.monotonic()
         try:
             with self._keying():
                 if self.mode == "light":
                     self._upload_light(cache, key)
+                elif self.builds_on_device():
+                    if not self._build_on_device(cache, key, stop or (lambda: False)):
+                        return False
+                    self.dataset_origin = "device"
                 else:
                     self._upload_fast(cache, dataset, flags)
+                    self.dataset_origin = "mapped" if self.dataset_host else "copy"
         finally:
             if own_cache:
                 cache.release()
+        self.dataset_seconds = time.monotonic() - began
         self.key = key
+        return True
 
     def _upload(self, address: int, size: int) -> Any:
         """A device copy of size bytes of host memory at address."""
@@ -295,6 +371,64 @@ class GpuRandomX(abc.ABC):
         self._ss_programs = self._to_device(ss)
         self._chunk_items = 1
         self._finish_upload()
+
+    def _build_on_device(self, cache: Cache, key: bytes, stop: Callable[[], bool]) -> bool:
+        """The dataset built by rx_init_dataset from the cache and the key's programs, in
+        chunks of _dataset_chunk_items, by launches of about DATASET_LAUNCH_S each; False (all
+        freed) when stop() said so between two launches."""
+        items = dataset_item_count()
+        per_chunk = self._dataset_chunk_items(items)
+        self._upload_light(cache, key)  # the cache (chunk 0 for now) and the programs
+        cache_buf = self._chunks[0]
+        self._chunks = []
+        try:
+            for first in range(0, items, per_chunk):
+                count = min(per_chunk, items - first)
+                self._chunks.append(self._device_buffer(count * DATASET_ITEM_SIZE))
+            if not self.init_dataset_items(
+                cache_buf, dict(enumerate(self._chunks)), per_chunk, 0, items, stop
+            ):
+                self._release_dataset()
+                return False
+        finally:
+            self._free(cache_buf)
+        self._chunk_items = per_chunk
+        return True
+
+    def init_dataset_items(
+        self,
+        cache_buf: Any,
+        chunks: Mapping[int, Any],
+        per_chunk: int,
+        first: int,
+        count: int,
+        stop: Callable[[], bool] = lambda: False,
+    ) -> bool:
+        """rx_init_dataset over items first .. first+count-1 from cache_buf and _ss_programs
+        into chunks (chunk number -> buffer of per_chunk items); launches never cross a
+        chunk's end.  False when stop() said so between two launches."""
+        import numpy as np
+
+        size, low, high = DATASET_FIRST_LAUNCH, *DATASET_LAUNCH_S
+        item, end = first, first + count
+        while item < end:
+            if stop():
+                return False
+            chunk = item // per_chunk
+            n = min(size, end - item, (chunk + 1) * per_chunk - item)
+            began = time.monotonic()
+            self._launch_dataset(
+                n, cache_buf, self._ss_programs, chunks[chunk],
+                np.uint32(chunk * per_chunk), np.uint32(item),
+            )  # fmt: skip
+            self._wait()
+            took = time.monotonic() - began
+            item += n
+            if n == size and took < low:
+                size *= 2
+            elif took > high:
+                size = max(DATASET_LANES, size // 2)
+        return True
 
     def _upload_fast(self, cache: Cache, dataset: Dataset | None, flags: Flags) -> None:
         items = dataset_item_count()

@@ -30,6 +30,7 @@ KERNEL_NAMES: tuple[str, ...] = (
     "test_aes_gen",
     "test_aes_hash",
     "test_dataset_items",
+    "rx_init_dataset",
     "rx_init",
     "rx_fill_scratchpad",
     "rx_compile_program",

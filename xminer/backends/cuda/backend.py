@@ -2,8 +2,8 @@
 
 Each worker owns a :class:`~xminer.backends.cuda.randomx.CudaRandomX` (device buffers,
 scratchpads, a stream) and hashes ``threads x blocks`` nonces a launch.  It follows the
-miner's RandomX context: light mode uploads the context's cache, fast mode the context's
-dataset (nothing is rebuilt here), which a card too small for it reads from host memory.
+miner's RandomX context: light mode uploads the context's cache, fast mode builds the dataset
+on the device from that cache; a card too small for it reads the context's from host memory.
 Results are checked on the CPU by the miner before they count, as for OpenCL.
 
 Where there is no driver, no pycuda, no device or no nvcc (and no cached kernels), the

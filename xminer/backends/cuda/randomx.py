@@ -48,6 +48,7 @@ from xminer.backends.cuda.devices import (
 )
 from xminer.backends.gpu_common import (
     CODE_WORDS,
+    DATASET_LANES,
     HASH_BYTES,
     LANES_PER_HASH,
     LOCAL_REGISTERS,
@@ -189,9 +190,10 @@ class CudaRandomX(GpuRandomX):
     """RandomX hashing on one CUDA device, ``intensity`` hashes a launch.
 
     mode "light": dataset items are computed on the device from the 256 MiB cache; "fast":
-    the 2080 MiB dataset built on the host by librandomx is copied to the device or, with
+    the 2080 MiB dataset is built on the device from the cache (rx_init_dataset) or, with
     ``dataset_host`` (or when it does not fit in the device's free memory, ``fallback`` says
-    so), mapped into the device's address space where it lies.  ``bfactor`` splits each
+    so), the one built on the host by librandomx is mapped into the device's address space
+    where it lies.  ``bfactor`` splits each
     program over 2^bfactor launches, and ``bsleep`` microseconds are slept after each.
     """
 
@@ -279,6 +281,18 @@ class CudaRandomX(GpuRandomX):
     def _free(self, buf: Any) -> None:
         buf.free()  # a device allocation, or a HostMapping
 
+    def _device_buffer(self, size: int) -> Any:
+        return drv.mem_alloc(size)
+
+    def _wait(self) -> None:
+        self.stream.synchronize()
+
+    def _read(self, buf: Any, offset: int, size: int) -> bytes:
+        self.stream.synchronize()
+        out = np.empty(size, dtype=np.uint8)
+        drv.memcpy_dtoh(out, int(buf) + offset)
+        return out.tobytes()
+
     def _map_host(self, address: int, size: int) -> Any:
         return HostMapping(address, size)
 
@@ -294,15 +308,21 @@ class CudaRandomX(GpuRandomX):
     def _hashing(self) -> AbstractContextManager[Any]:
         return self._current()
 
-    def _launch(self, name: str, count: int, *args: Any) -> None:
+    def _launch(self, name: str, count: int, *args: Any, threads: int = 0) -> None:
         """Run kernel name for count hashes: ceil(count / threads) blocks of threads hashes
         (LANES_PER_HASH threads a hash for the kernels that take several)."""
-        blocks = -(-count // self.threads)
-        block = self.threads * LANES_PER_HASH.get(name, 1)
-        shared = REGISTER_SLOTS * 8 * self.threads if name in LOCAL_REGISTERS else 0
+        threads = threads or self.threads
+        blocks = -(-count // threads)
+        block = threads * LANES_PER_HASH.get(name, 1)
+        shared = REGISTER_SLOTS * 8 * threads if name in LOCAL_REGISTERS else 0
         args = tuple(a if isinstance(a, np.generic) else int(a) for a in args)  # pointers
         self.dev.functions[name].prepared_async_call(
             (blocks, 1), (block, 1, 1), self.stream, *args, np.uint32(count), shared_size=shared
+        )
+
+    def _launch_dataset(self, count: int, *args: Any) -> None:
+        self._launch(
+            "rx_init_dataset", count, *args, threads=min(DATASET_LANES, self.dev.max_threads)
         )
 
     def _stage_inputs(self, data: bytes, meta: list[int]) -> tuple[Any, Any]:

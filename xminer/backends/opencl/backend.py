@@ -2,7 +2,7 @@
 
 Each worker owns an :class:`OpenCLRandomX` (device buffers, scratchpads) and hashes
 ``intensity`` nonces per launch.  It follows the miner's RandomX context: light mode uploads
-the context's cache, fast mode the context's dataset (nothing is rebuilt here).
+the context's cache, fast mode builds the dataset on the device from that cache.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ import numpy as np
 
 from xminer.backends.gpu_common import (
     CODE_WORDS,
+    DATASET_LANES,
     HASH_BYTES,
     LANES_PER_HASH,
     LOCAL_REGISTERS,
@@ -133,9 +134,11 @@ class OpenCLRandomX(GpuRandomX):
     """RandomX hashing on one OpenCL device.
 
     mode "light": dataset items are computed on the device from the 256 MiB cache (fast key
-    changes, slow hashing); "fast": the 2080 MiB dataset is built on the host by librandomx
-    and uploaded in chunks no larger than the device's max allocation.  ``bfactor``: each
-    program in 2**bfactor launches (XMRig's thread field; see :class:`GpuRandomX`).
+    changes, slow hashing); "fast": the 2080 MiB dataset is built on the device from the
+    cache (rx_init_dataset), in chunks no larger than the device's max allocation; a CPU
+    device (PoCL) gets the host library's dataset copied instead (build_on_device).
+    ``bfactor``: each program in 2**bfactor launches (XMRig's thread field; see
+    :class:`GpuRandomX`).
     ``worksize``: the work-group size (at most MAX_LANES: the group's VM registers are in its
     local memory).  ``executor="switch"`` runs the first kernels' executor (tests, benches).
     """
@@ -173,6 +176,28 @@ class OpenCLRandomX(GpuRandomX):
 
     def _finish_upload(self) -> None:
         self.ck.queue.finish()
+
+    def _device_builds_faster(self) -> bool:
+        """Not a CPU device (PoCL): the library on the same cores builds it several times
+        faster (tools/bench_gpu.py --dataset-build), so it copies the host's."""
+        return not self.ck.device_info.is_cpu
+
+    def _wait(self) -> None:
+        self.ck.queue.finish()
+
+    def _read(self, buf: Any, offset: int, size: int) -> bytes:
+        out = np.empty(size, dtype=np.uint8)
+        cl.enqueue_copy(self.ck.queue, out, buf, src_offset=offset)
+        return out.tobytes()
+
+    def _device_buffer(self, size: int) -> Any:
+        return cl.Buffer(self.ck.context, cl.mem_flags.READ_WRITE, size)
+
+    def _launch_dataset(self, count: int, *args: Any) -> None:
+        """Under the device's lock: its kernels (and their arguments) are shared by threads."""
+        lanes = min(DATASET_LANES, self.ck.device.max_work_group_size)
+        with self.ck.lock:
+            launch(self.ck, "rx_init_dataset", count, lanes, *args)
 
     def _dataset_chunk_items(self, items: int) -> int:
         per_chunk = min(self.ck.device_info.max_alloc, MAX_CHUNK_BYTES) // DATASET_ITEM_SIZE
