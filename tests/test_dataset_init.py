@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import random
 import threading
 
@@ -111,3 +112,18 @@ def test_build_dataset_fills_through_generated_code(
     finally:
         dataset.release()
     assert built == library(cache, reference, 0, count)
+
+
+def test_prune_keeps_the_newest_builds(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """One library per seed accumulates in the cache: only the newest few stay."""
+    built = []
+    for age in range(7):
+        path = tmp_path / f"dsinit-{age}.so"
+        path.write_bytes(b"")
+        os.utime(path, (1000 - age, 1000 - age))
+        built.append(path)
+    other = tmp_path / "scanloop-x.so"
+    other.write_bytes(b"")
+    datasetinit._prune(built[0])
+    kept = sorted(p.name for p in tmp_path.iterdir())
+    assert kept == sorted([p.name for p in built[: datasetinit.KEEP_BUILT]] + [other.name])

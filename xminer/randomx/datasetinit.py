@@ -188,7 +188,7 @@ def items_function(key: bytes, cancel: threading.Event | None = None) -> ItemsFn
                 started = time.monotonic()
                 fn = _load(_compile(generate_source(ss.generate_programs(key)), cancel))
                 log.info(
-                    "dataset build: seed programs as AVX-512 C, %d items a step (%.1f s to build)",
+                    "dataset build: seed programs as AVX-512 C, %d items a step (cc %.1f s)",
                     LANES * BATCHES,
                     time.monotonic() - started,
                 )
