@@ -6,6 +6,8 @@ import ctypes
 import os
 import random
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +16,8 @@ from xminer.randomx.binding import Cache, Dataset, Flags, dataset_item_count, re
 from xminer.randomx.cachemem import cache_memory, cache_memory_address
 from xminer.randomx.context import build_dataset
 
-pytestmark = pytest.mark.skipif(not datasetinit.supported(), reason="needs AVX-512 F/DQ/VL/BW")
+pytestmark = pytest.mark.skipif(not datasetinit.supported_isas(), reason="needs AVX2 or AVX-512")
+ISAS = datasetinit.supported_isas()
 
 KEYS = [bytes(32), b"test key 000", bytes(range(60))]
 
@@ -37,9 +40,9 @@ def cache_and_dataset(request: pytest.FixtureRequest):  # type: ignore[no-untype
     cache.release()
 
 
-def generated(cache: Cache, start: int, count: int) -> bytes:
-    fn = datasetinit.items_function(cache.key or b"")
-    assert fn is not None  # CI has gcc and this CPU has AVX-512: never silently the library
+def generated(cache: Cache, start: int, count: int, isa: datasetinit.Isa | None = None) -> bytes:
+    fn = datasetinit.items_function(cache.key or b"", isa=isa)
+    assert fn is not None  # CI has gcc and this CPU has AVX2: never silently the library
     out = ctypes.create_string_buffer(count * 64)
     fn(cache_memory_address(cache), ctypes.addressof(out), start, count)
     return out.raw
@@ -58,10 +61,23 @@ def sample_ranges() -> list[tuple[int, int]]:
     return ranges
 
 
+@pytest.mark.parametrize("isa", ISAS, ids=[isa.name for isa in ISAS])
 @pytest.mark.parametrize("start,count", sample_ranges())
-def test_items_equal_library(cache_and_dataset, start: int, count: int) -> None:  # type: ignore[no-untyped-def]
+def test_items_equal_library(
+    cache_and_dataset,  # type: ignore[no-untyped-def]
+    isa: datasetinit.Isa,
+    start: int,
+    count: int,
+) -> None:
     cache, dataset = cache_and_dataset
-    assert generated(cache, start, count) == library(cache, dataset, start, count)
+    assert generated(cache, start, count, isa) == library(cache, dataset, start, count)
+
+
+def test_best_isa_first() -> None:
+    """AVX-512 (8 items a vector, native 64-bit multiply) wins over AVX2 where both exist."""
+    names = [isa.name for isa in datasetinit.ISAS]
+    assert names.index("AVX-512") < names.index("AVX2")
+    assert all(isa.cpu_flags <= datasetinit.cpu_flags() for isa in ISAS)
 
 
 def test_item_equals_python_reference(cache_and_dataset) -> None:  # type: ignore[no-untyped-def]
@@ -86,11 +102,40 @@ def test_no_compiler_falls_back_to_library(monkeypatch: pytest.MonkeyPatch, tmp_
 
 def test_cancel_kills_the_compiler(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))  # where cc's own temporary files go
     cancel = threading.Event()
-    cancel.set()
+
+    def cancel_once_cc1_runs() -> None:
+        deadline = time.monotonic() + 60
+        while not compilers_on(tmp_path, "cc1") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        cancel.set()
+
+    canceller = threading.Thread(target=cancel_once_cc1_runs)
+    canceller.start()
     assert datasetinit.items_function(b"fresh key for cancel", cancel) is None
+    canceller.join()
     assert not datasetinit._failed  # a cancelled build is no reason to give up the C path
-    assert not [p for p in tmp_path.rglob("*") if p.is_file()]  # no half-built library left
+    deadline = time.monotonic() + 60
+    while compilers_on(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not compilers_on(tmp_path)
+    # No half-built library, and no assembly from an orphaned cc1 that went on compiling.
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def compilers_on(path: Path, program: str = "") -> list[int]:
+    """Live processes whose command line names ``path`` and ``program`` (zombies have none)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_text() if proc.name.isdigit() else ""
+            if str(path) in cmdline and program in cmdline:
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
 
 
 def test_build_dataset_fills_through_generated_code(
@@ -127,3 +172,8 @@ def test_prune_keeps_the_newest_builds(tmp_path) -> None:  # type: ignore[no-unt
     datasetinit._prune(built[0])
     kept = sorted(p.name for p in tmp_path.iterdir())
     assert kept == sorted([p.name for p in built[: datasetinit.KEEP_BUILT]] + [other.name])
+
+
+def test_no_vector_unit_falls_back_to_library(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(datasetinit, "cpu_flags", lambda: {"sse2", "aes"})
+    assert datasetinit.items_function(bytes(32)) is None

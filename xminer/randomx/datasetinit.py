@@ -17,11 +17,13 @@ import hashlib
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from xminer.randomx import superscalar as ss
@@ -29,14 +31,35 @@ from xminer.randomx.native import cache_dir
 
 log = logging.getLogger("xminer.rx")
 
-LANES = 8
-BATCHES = 3
-CFLAGS = ("-O2", "-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx512bw", "-fno-strict-aliasing")
 HEADER = Path(__file__).with_name("csrc") / "dsinit.h"
 COMPILE_TIMEOUT_S = 300
 KEEP_BUILT = 4
 
 ItemsFn = Callable[[int, int, int, int], None]  # cache address, out address, start, count
+
+
+@dataclass(frozen=True)
+class Isa:
+    """A vector instruction set the generated code is written for."""
+
+    name: str
+    cpu_flags: frozenset[str]  # /proc/cpuinfo flags it needs
+    lanes: int  # items per vector (64-bit lanes)
+    batches: int  # groups of ``lanes`` items interleaved (their cache lines overlap)
+    cflags: tuple[str, ...]
+
+
+ISAS = (
+    Isa(
+        "AVX-512",
+        frozenset({"avx512f", "avx512dq", "avx512vl", "avx512bw"}),
+        8,
+        3,
+        ("-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx512bw"),
+    ),
+    Isa("AVX2", frozenset({"avx2"}), 4, 1, ("-mavx2",)),
+)
+CFLAGS = ("-O2", "-fno-strict-aliasing")
 
 
 def _lane(ins: ss.Instruction, v: str) -> str:
@@ -67,10 +90,11 @@ def _lane(ins: ss.Instruction, v: str) -> str:
     raise ValueError(f"unknown superscalar instruction type {t}")
 
 
-def generate_source(programs: list[ss.Program], batches: int = BATCHES) -> str:
+def generate_source(programs: list[ss.Program], isa: Isa) -> str:
     """C source of ``xminer_dsinit(cache, out, start, count)`` for one seed's programs."""
-    names = "abcd"[:batches]
-    lines = [f'#include "{HEADER}"', f"#define BATCHES {batches}", "BEGIN_ITEMS"]
+    names = "abcd"[: isa.batches]
+    lines = [f"#define LANES {isa.lanes}", f"#define BATCHES {isa.batches}"]
+    lines += [f'#include "{HEADER}"', "BEGIN_ITEMS"]
     for v_i, v in enumerate(names):
         lines.append(f"INIT_REGS({v}, {v_i})")
     for program in programs:
@@ -86,26 +110,29 @@ def generate_source(programs: list[ss.Program], batches: int = BATCHES) -> str:
     return "\n".join(lines) + "\n"
 
 
-def supported() -> bool:
-    """AVX-512 F and DQ (64-bit vector multiply) on this CPU: the generated code needs them."""
+def cpu_flags() -> set[str]:
     try:
-        flags = Path("/proc/cpuinfo").read_text()
+        text = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return False
-    line = next((x for x in flags.splitlines() if x.startswith("flags")), "")
-    have = set(line.split())
-    return {"avx512f", "avx512dq", "avx512vl", "avx512bw"} <= have
+        return set()
+    return set(next((x for x in text.splitlines() if x.startswith("flags")), "").split())
+
+
+def supported_isas() -> list[Isa]:
+    """The instruction sets of ISAS this CPU has, best first."""
+    have = cpu_flags()
+    return [isa for isa in ISAS if isa.cpu_flags <= have]
 
 
 class CompileCancelled(Exception):
     """The build was cancelled while the compiler ran (the compiler was killed)."""
 
 
-def _compile(source: str, cancel: threading.Event | None = None) -> Path:
+def _compile(source: str, isa: Isa, cancel: threading.Event | None = None) -> Path:
     """Compile ``source`` once into the native cache (keyed by the source, header and flags);
     the compiler is killed when ``cancel`` is set, so a stop never waits for it."""
     digest = hashlib.sha256(
-        source.encode() + HEADER.read_bytes() + " ".join(CFLAGS).encode()
+        source.encode() + HEADER.read_bytes() + " ".join(CFLAGS + isa.cflags).encode()
     ).hexdigest()[:20]
     target = cache_dir() / f"dsinit-{digest}.so"
     if target.exists():
@@ -119,7 +146,7 @@ def _compile(source: str, cancel: threading.Event | None = None) -> Path:
     src = tmp[:-3] + ".c"
     try:
         Path(src).write_text(source)
-        cmd = [compiler, *CFLAGS, "-shared", "-fPIC", "-o", tmp, src]
+        cmd = [compiler, *CFLAGS, *isa.cflags, "-shared", "-fPIC", "-o", tmp, src]
         _run_compiler(cmd, cancel)
         os.replace(tmp, target)
     finally:
@@ -131,14 +158,15 @@ def _compile(source: str, cancel: threading.Event | None = None) -> Path:
 
 
 def _run_compiler(cmd: list[str], cancel: threading.Event | None) -> None:
+    # A session of its own: the stop reaches the compiler proper (cc1), not only the driver;
+    # SIGTERM lets the driver delete its temporary files.
     with subprocess.Popen(
-        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
     ) as proc:
         deadline = time.monotonic() + COMPILE_TIMEOUT_S
         while proc.poll() is None:
             if (cancel is not None and cancel.is_set()) or time.monotonic() > deadline:
-                proc.kill()
-                proc.wait()
+                _stop_group(proc)
                 if cancel is not None and cancel.is_set():
                     raise CompileCancelled()
                 raise OSError(f"{cmd[0]} took over {COMPILE_TIMEOUT_S} s")
@@ -146,6 +174,15 @@ def _run_compiler(cmd: list[str], cancel: threading.Event | None) -> None:
         errors = proc.stderr.read() if proc.stderr else ""
     if proc.returncode != 0:
         raise OSError(f"{cmd[0]} failed: {errors.strip().splitlines()[:1]}")
+
+
+def _stop_group(proc: subprocess.Popen[str]) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def _prune(keep: Path) -> None:
@@ -157,7 +194,7 @@ def _prune(keep: Path) -> None:
 
 
 _lock = threading.Lock()
-_by_key: dict[bytes, ItemsFn] = {}
+_by_key: dict[tuple[bytes, str], ItemsFn] = {}
 _failed = False
 
 
@@ -168,38 +205,44 @@ def _load(path: Path) -> ItemsFn:
     return fn
 
 
-def items_function(key: bytes, cancel: threading.Event | None = None) -> ItemsFn | None:
-    """The compiled item builder for cache key ``key``, or None where it cannot be used here
-    (XMINER_NATIVE=0, no AVX-512, no compiler: logged once) or ``cancel`` was set meanwhile.
-    Keeps the last seed's only."""
+def items_function(
+    key: bytes, cancel: threading.Event | None = None, isa: Isa | None = None
+) -> ItemsFn | None:
+    """The compiled item builder for cache key ``key`` (in ``isa``, else the best this CPU
+    has), or None where it cannot be used here (XMINER_NATIVE=0, no AVX2, no compiler: logged
+    once) or ``cancel`` was set meanwhile.  Keeps the last seed's only."""
     global _failed
     with _lock:
-        if key in _by_key:
-            return _by_key[key]
-        if _failed:
-            return None
         reason = ""
         if os.environ.get("XMINER_NATIVE", "1") == "0":
             reason = "XMINER_NATIVE=0"
-        elif not supported():
-            reason = "no AVX-512 F/DQ/VL/BW on this CPU"
-        if not reason:
+        elif isa is None:
+            isas = supported_isas()
+            isa = isas[0] if isas else None
+            if isa is None:
+                reason = "neither AVX-512 nor AVX2 on this CPU"
+        if isa is not None and (key, isa.name) in _by_key:
+            return _by_key[key, isa.name]
+        if _failed:
+            return None
+        if not reason and isa is not None:
             try:
                 started = time.monotonic()
-                fn = _load(_compile(generate_source(ss.generate_programs(key)), cancel))
+                fn = _load(_compile(generate_source(ss.generate_programs(key), isa), isa, cancel))
                 log.info(
-                    "dataset build: seed programs as AVX-512 C, %d items a step (cc %.1f s)",
-                    LANES * BATCHES,
+                    "dataset build: seed programs as %s C, %d items a step (cc %.1f s)",
+                    isa.name,
+                    isa.lanes * isa.batches,
                     time.monotonic() - started,
                 )
             except CompileCancelled:
                 return None
             except (OSError, subprocess.SubprocessError) as exc:
                 reason = str(exc)
-        if reason:
+        if reason or isa is None:
             _failed = True
             log.info("dataset build by the library (%s)", reason)
             return None
         _by_key.clear()
-        _by_key[key] = fn
+        _by_key[key, isa.name] = fn
         return fn
