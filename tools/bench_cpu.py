@@ -5,11 +5,22 @@ Compiles tools/c/rx_loop.c, then for each thread count hashes for the same secon
 and prints H/s and the ratio xminer/C; also times dataset initialisation both ways.
 
     python tools/bench_cpu.py --threads 1,2 --seconds 30
+
+``--init-rounds N`` instead times the whole dataset initialisation as XMRig's log reports it
+("dataset ready (N ms)": cache and dataset), each as a whole process, in turn N times: xminer
+(generated C), xminer with XMINER_NATIVE=0 (the library's randomx_init_dataset) and, with
+``--xmrig PATH``, XMRig as the yardstick.  Each xminer run gets an empty native cache, so the
+per-seed compile is counted.
+
+    python tools/bench_cpu.py --init-rounds 3 --init 2 --xmrig /path/to/xmrig
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -96,13 +107,68 @@ def run_xminer(threads: list[int], seconds: float, init: int, large: bool) -> tu
     return init_ms, runs
 
 
+READY = re.compile(r"dataset ready \((\d+) ms\)")
+
+
+def time_init(cmd: list[str], env: dict[str, str], timeout: float = 300.0) -> int:
+    """Start ``cmd``, read its log up to "dataset ready (N ms)", stop it; N."""
+    with subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    ) as proc:
+        try:
+            deadline = time.monotonic() + timeout
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if found := READY.search(line):
+                    return int(found.group(1))
+                if time.monotonic() > deadline:
+                    break
+            raise RuntimeError(f"no 'dataset ready' from {cmd[0]}")
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def init_rounds(rounds: int, threads: int, xmrig: str | None) -> None:
+    """The dataset initialisation of each contender, alternating, ``rounds`` times."""
+    root = Path(__file__).resolve().parents[1]
+    xminer = [sys.executable, "-m", "xminer", "--no-color", "--bench=1M", "-t", str(threads)]
+    xminer += ["--randomx-mode=fast", "--randomx-init", str(threads)]
+    contenders: dict[str, tuple[list[str], dict[str, str]]] = {
+        "xminer": (xminer, {"PYTHONPATH": str(root)}),
+        "xminer XMINER_NATIVE=0": (xminer, {"PYTHONPATH": str(root), "XMINER_NATIVE": "0"}),
+    }
+    if xmrig:
+        cmd = [xmrig, "--bench=1M", "-t", str(threads), "--randomx-init", str(threads)]
+        cmd += ["--no-color", "--randomx-no-rdmsr", "--randomx-wrmsr=-1", "--donate-level=0"]
+        lib = str(Path(xmrig).resolve().parent / "lib")
+        contenders["xmrig"] = (cmd, {"LD_LIBRARY_PATH": lib})
+    times: dict[str, list[int]] = {name: [] for name in contenders}
+    for round_no in range(rounds):
+        for name, (cmd, extra) in contenders.items():
+            with tempfile.TemporaryDirectory() as home:
+                env = {**os.environ, "XDG_CACHE_HOME": home, **extra}
+                times[name].append(time_init(cmd, env))
+            print(f"round {round_no + 1}: {name} {times[name][-1]} ms", flush=True)
+    for name, ms in times.items():
+        print(f"{name}: median {statistics.median(ms) / 1000:.1f} s of {ms}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", default="1,2", help="thread counts, e.g. 1,2")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--init", type=int, default=0, help="dataset init threads (0 = all)")
     parser.add_argument("--no-huge-pages", action="store_true")
+    parser.add_argument("--init-rounds", type=int, default=0, help="time only the dataset init")
+    parser.add_argument("--xmrig", help="XMRig binary for --init-rounds (yardstick)")
     args = parser.parse_args()
+    if args.init_rounds:
+        init_rounds(args.init_rounds, args.init or cpu_info().threads, args.xmrig)
+        return
     threads = [int(t) for t in args.threads.split(",")]
     init = args.init or cpu_info().threads
     large = not args.no_huge_pages

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 import psutil
 
+from xminer.randomx import datasetinit
 from xminer.randomx.binding import VM, Cache, Dataset, Flags, dataset_item_count, recommended_flags
+from xminer.randomx.cachemem import cache_memory_address
 
 DATASET_BYTES = 2181038080
 CHUNKS_PER_THREAD = 64
@@ -86,8 +88,12 @@ def build_dataset(
     cancel: threading.Event | None = None,
 ) -> None:
     """Fill the whole dataset from an initialised cache on ``threads`` threads (the GIL is
-    released in every library call); Cancelled when ``cancel`` was set meanwhile."""
+    released in every native call); Cancelled when ``cancel`` was set meanwhile.  Items come
+    from the seed's generated C (datasetinit) where it runs here, else from the library."""
     total = dataset_item_count()
+    fill = datasetinit.items_function(cache.key, cancel) if cache.key is not None else None
+    cache_address = cache_memory_address(cache) if fill else 0
+    dataset_address = dataset.memory() if fill else 0
     step = -(-total // (max(1, threads) * CHUNKS_PER_THREAD))
     done = 0
     done_lock = threading.Lock()
@@ -97,7 +103,10 @@ def build_dataset(
         if cancel is not None and cancel.is_set():
             return
         count = min(step, total - start)
-        dataset.init_items(cache, start, count)
+        if fill:
+            fill(cache_address, dataset_address + start * 64, start, count)
+        else:
+            dataset.init_items(cache, start, count)
         with done_lock:
             done += count
             if progress:
