@@ -255,14 +255,19 @@ class GpuWorker(Worker):
         """The host object for this thread's config in mode "light" or "fast"."""
 
     def setup(self) -> None:
-        self.gpu = self.make_gpu("fast" if self.backend.ctx.rx.fast else "light")
+        self.gpu = self.make_gpu("fast" if self.backend.ctx.rx.hashing_fast else "light")
 
     def key_dataset(self, rx: RandomXContext) -> Dataset | None:
         """The dataset set_key gets with the context's cache (None: the cache alone)."""
-        return rx.dataset if rx.fast else None
+        return rx.dataset if rx.hashing_fast else None
 
     def _follow_key(self) -> None:
         rx = self.backend.ctx.rx
+        mode = "fast" if rx.hashing_fast else "light"
+        if self.gpu.mode != mode:  # a light-mode bridge at a seed switch began or ended
+            self.gpu.close()
+            self.gpu = None
+            self.gpu = self.make_gpu(mode)
         if rx.seed is not None and self.gpu.key != rx.seed:
             self.gpu.set_key(rx.seed, rx.cache, self.key_dataset(rx))
 

@@ -39,6 +39,9 @@ class CpuWorker(Worker):
 
     def _scanner(self) -> Scanner:
         rx = self.backend.ctx.rx
+        if self.vm is not None and not rx.vm_fits(self.vm):
+            self.vm.destroy()  # a light-mode bridge began or ended: the other kind of VM
+            self.vm = None
         if self.vm is None:
             self.vm = rx.create_vm()
             self.scanner = Scanner(self.vm, progress=self.counter.live)
