@@ -225,3 +225,16 @@ def test_console_tells_the_last_switch() -> None:
     )
     state.dataset.last_switch.light_s, state.dataset.last_switch.done = 41.25, True
     assert "0.80 s idle, 41.2 s in light mode" in hashrate_lines(state)[-1][1]
+
+
+def test_next_seed_hash_of_a_pool_job() -> None:
+    """A job's next_seed_hash is read when it is 32 bytes of hex, else ignored (it only lets
+    the next dataset be built early: a broken one does not refuse the job)."""
+    from xminer.net.stratum import parse_job
+
+    job = {"blob": "0" * 152, "job_id": "1", "target": "ffffff00", "seed_hash": "11" * 32}
+    assert parse_job(job, False, "p", 1).next_seed_hash == b""
+    announced = parse_job({**job, "next_seed_hash": NEXT.hex()}, False, "p", 1)
+    assert announced.next_seed_hash == NEXT
+    for broken in ("zz" * 32, "11" * 31, 7, None, ""):
+        assert parse_job({**job, "next_seed_hash": broken}, False, "p", 1).next_seed_hash == b""
