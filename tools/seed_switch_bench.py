@@ -1,8 +1,9 @@
 """Hashes done in the 60 s around a RandomX seed switch, per switch path (issue 16).
 
 Runs a real fast-mode miner against tools/testpool.py (in this process, 127.0.0.1) once per
-path: ``ahead`` (the pool announces the next seed when the window opens, the switch comes 30 s
-later), ``light`` (no announcement: the light-mode bridge) and ``off`` (randomx.seed-ahead
+path: ``ahead`` (the pool announces the next seed; once it is built ahead, as it is within the
+64 blocks monerod announces it for, the window opens and the switch comes 30 s later),
+``light`` (no announcement: the light-mode bridge) and ``off`` (randomx.seed-ahead
 false: stop and rebuild, as XMRig).  Prints the hashes of each window and their ratio to
 ``off``.  Needs 2 GiB free per dataset (4.5 GiB for ``ahead``).
 
@@ -45,9 +46,12 @@ async def window(path: str, threads: int, half: float) -> tuple[int, str]:
             await asyncio.sleep(0.2)
         await asyncio.sleep(5)  # every thread hashing
         seed = secrets.token_bytes(32)
-        start = miner.state.total_hashes
         if path == "ahead":
             await pool.announce_seed(seed)
+            while miner.rx.ahead_seed != seed:
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(5)  # the build's threads have ended
+        start = miner.state.total_hashes
         await asyncio.sleep(half)
         await pool.set_seed(seed)
         await asyncio.sleep(half)
