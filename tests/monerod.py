@@ -26,14 +26,14 @@ class Monerod:
         self.port = port
         self.url = f"127.0.0.1:{port}"
 
-    def rpc(self, method: str, params: Any = None) -> Any:
+    def rpc(self, method: str, params: Any = None, timeout: float = 10) -> Any:
         body = {"jsonrpc": "2.0", "id": 0, "method": method, "params": params or {}}
         req = urllib.request.Request(
             f"http://{self.url}/json_rpc",
             data=json.dumps(body).encode(),
             headers={"Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             reply = json.loads(resp.read())
         if reply.get("error"):
             raise RuntimeError(f"{method}: {reply['error']}")

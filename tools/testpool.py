@@ -19,6 +19,7 @@ Faults (methods of ``TestPool`` for tests; lines on the control socket for the c
   freeze on|off        read nothing and answer nothing, connections stay open (a hung pool)
   refuse [REASON|off]  refuse logins with REASON
   seed [HEX]           change the seed (random when no HEX) and push a new job
+  next-seed [HEX|off]  announce the next seed (next_seed_hash, random when no HEX) in a new job
   job                  push a new job
   diff N               difficulty for every miner from the next job
   kick                 close every connection
@@ -166,6 +167,7 @@ class TestPool:
         self.host, self.port = host, port
         self.difficulty = difficulty
         self.seed = seed
+        self.next_seed = b""  # announced in synthetic jobs as next_seed_hash when set
         self.target_bytes = target_bytes
         self.nicehash = nicehash
         self.daemon_url = daemon
@@ -306,6 +308,12 @@ class TestPool:
         log.info("seed %s", self.seed.hex())
         await self.push_job()
 
+    async def announce_seed(self, seed: bytes | None = None) -> None:
+        """Announce the next seed (``next_seed_hash``, b"": none) and push a new job."""
+        self.next_seed = secrets.token_bytes(32) if seed is None else seed
+        log.info("next seed %s", self.next_seed.hex() or "none")
+        await self.push_job()
+
     def set_difficulty(self, difficulty: int) -> None:
         self.difficulty = difficulty
         for s in self.sessions.values():
@@ -337,7 +345,7 @@ class TestPool:
         s.jobs[job.job_id] = (job, target_from_hex(target_hex))
         for old in [k for k in s.jobs if k not in {j.job_id for j in self.jobs}]:
             del s.jobs[old]
-        return {
+        msg = {
             "blob": blob.hex(),
             "job_id": job.job_id,
             "target": target_hex,
@@ -345,6 +353,9 @@ class TestPool:
             "height": job.height,
             "seed_hash": job.seed.hex(),
         }
+        if job.template is None and self.next_seed and self.next_seed != job.seed:
+            msg["next_seed_hash"] = self.next_seed.hex()
+        return msg
 
     # ---- faults --------------------------------------------------------------------------
     async def send_garbage(self, text: str = "}{ this is not json") -> None:
@@ -556,6 +567,8 @@ class TestPool:
             f.refuse = None if arg == "off" else (arg or "Invalid address")
         elif name == "seed":
             await self.set_seed(bytes.fromhex(arg) if arg else None)
+        elif name == "next-seed":
+            await self.announce_seed(b"" if arg == "off" else bytes.fromhex(arg) if arg else None)
         elif name == "job":
             await self.push_job()
         elif name == "diff":

@@ -28,6 +28,17 @@ def target_from_hex(text: str) -> int:
     raise ValueError(f"target must be 4 or 8 bytes, got {len(raw)}")
 
 
+def next_seed(value: object) -> bytes:
+    """A template's or job's ``next_seed_hash``: 32 bytes, or b"" when absent or unusable
+    (it only lets the next dataset be built early, so a broken one is not an error)."""
+    if not isinstance(value, str) or len(value) != 64:
+        return b""
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        return b""
+
+
 def difficulty_of(target: int) -> int:
     return MAX_TARGET // target if target else MAX_TARGET
 
@@ -48,6 +59,7 @@ class Job:
     bench_chain: bool = False  # XMRig's one-thread CPU benchmark rule (see Scanner.chained)
     bench_mixed: bool = False  # a chained CPU thread and plain GPU threads: no reference sum
     block_difficulty: int = 0  # daemon mode: the 128-bit block difficulty
+    next_seed_hash: bytes = b""  # the seed after a coming switch, when the source announces it
     extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
 
     @property

@@ -22,10 +22,10 @@ from xminer import bench
 from xminer.backends import Backend, BackendContext, load_backend_module
 from xminer.backends.cpu import CpuBackend, CpuThread
 from xminer.job import Job, JobSlot, Result
-from xminer.randomx import hugepages
+from xminer.randomx import RandomXError, hugepages
 from xminer.randomx.context import Cancelled, RandomXContext
 from xminer.randomx.scan import ScanResult
-from xminer.state import SharedState
+from xminer.state import SeedSwitch, SharedState
 
 log = logging.getLogger("xminer.miner")
 rx_log = logging.getLogger("xminer.rx")
@@ -44,6 +44,7 @@ class MinerSettings:
     randomx_mode: str = "auto"
     randomx_init: int = -1
     huge_pages: bool = True
+    seed_ahead: bool = True  # randomx.seed-ahead: build an announced next seed while mining
     print_time: int = 60
     health_print_time: int = 60
     bench_size: int = 0
@@ -103,6 +104,10 @@ class Miner:
         self._job_lock = asyncio.Lock()
         self._newest_job: Job | None = None  # the last job set_job was given
         self._build: DatasetBuild | None = None  # the dataset being built, if any
+        self._ahead_build: DatasetBuild | None = None  # the announced next seed's, if any
+        self._ahead_task: asyncio.Future[None] | None = None
+        self._bridge_task: asyncio.Future[None] | None = None  # light mode until the dataset
+        self._ahead_refused = b""  # the announced seed whose no-memory warning was logged
         self._bench_lock = threading.Lock()
         self._bench_xor = 0
         self._bench_done = 0
@@ -255,20 +260,22 @@ class Miner:
 
     # ---- jobs ----------------------------------------------------------------------------
     async def set_job(self, job: Job) -> None:
-        """A new job: rebuild the dataset if the seed changed, then hand it to the workers.
+        """A new job: switch the seed if it changed, then hand it to the workers.
 
         Only the newest job counts: one that a newer job replaced while it waited for (or
         built) its dataset is dropped, and a build for a seed that is no longer wanted is
-        cancelled, so a burst of seed changes builds the last seed only."""
+        cancelled, so a burst of seed changes builds the last seed only.  A next seed the job
+        announces is built ahead meanwhile (``randomx.seed-ahead``)."""
         self._newest_job = job
         if self._build is not None and self._build.seed != job.seed_hash:
             self._build.cancel.set()
+        self._plan_ahead(job)
         async with self._job_lock:
             if job is not self._newest_job:
                 return
             if job.seed_hash != self.rx.seed:
                 self.slot.set(None)
-                ok = await self._prepare_dataset(job.seed_hash)
+                ok = await self._switch_seed(job)
                 if not ok or job is not self._newest_job:
                     return
             self.job = job
@@ -285,6 +292,177 @@ class Miner:
         self.job = None
         self._newest_job = None
         self.slot.set(None)
+
+    # ---- seed switches ------------------------------------------------------------------
+    def _plan_ahead(self, job: Job) -> None:
+        """Start building the seed a job announces as the next one, unless built or building."""
+        seed = job.next_seed_hash
+        if not self.settings.seed_ahead or not seed or seed in (job.seed_hash, self.rx.seed):
+            return
+        if self.rx.seed is None or self.cancel.is_set():
+            return  # the first dataset is still being built: it goes first
+        if self._ahead_build is not None and self._ahead_build.seed == seed:
+            return
+        if self.rx.ahead_seed == seed:
+            return
+        problem = self.rx.ahead_memory_problem()
+        if problem:
+            if seed != self._ahead_refused:
+                self._ahead_refused = seed
+                rx_log.warning(
+                    "next seed %s... announced, not built ahead: %s (the switch will hash in "
+                    "light mode until its dataset is built)",
+                    seed.hex()[:16],
+                    problem,
+                )
+            return
+        if self._ahead_build is not None:
+            self._ahead_build.cancel.set()  # another next seed: the newest announcement counts
+        self._ahead_build = build = DatasetBuild(seed)
+        self._ahead_task = asyncio.ensure_future(self._build_ahead(build))
+
+    async def _build_ahead(self, build: DatasetBuild) -> None:
+        what = "cache and dataset" if self.rx.fast else "cache"
+        rx_log.info(
+            "next seed %s... announced: building its %s ahead while mining goes on",
+            build.seed.hex()[:16],
+            what,
+        )
+        progress = ProgressPrinter(rx_log, "dataset ahead")
+        progress.tty = False  # a line per 25 %: no bar between the mining lines
+        started = time.monotonic()
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(
+                None, self.rx.build_ahead, build.seed, progress.update, build.cancel
+            )
+        except Cancelled:
+            rx_log.info("%s ahead for seed %s... dropped", what, build.seed.hex()[:16])
+            return
+        except (RandomXError, MemoryError) as exc:
+            rx_log.warning("%s ahead for seed %s... failed: %s", what, build.seed.hex()[:16], exc)
+            return
+        finally:
+            if self._ahead_build is build:
+                self._ahead_build = None
+        ms = int((time.monotonic() - started) * 1000)
+        rx_log.info("%s for seed %s... built ahead (%d ms)", what, build.seed.hex()[:16], ms)
+
+    async def _switch_seed(self, job: Job) -> bool:
+        """Make the job's seed current by the quickest path; False when it was dropped."""
+        seed = job.seed_hash
+        await self._end_bridge()
+        if self.rx.cache is None:
+            return await self._prepare_dataset(seed)  # the first seed: nothing to mine meanwhile
+        started = time.monotonic()
+        building = self._ahead_build is not None and self._ahead_build.seed == seed
+        ahead_task = self._ahead_task if building else None
+        if not self.rx.fast and ahead_task is not None:
+            await ahead_task  # a second cache alone: about a second
+        if self.rx.ahead_seed == seed:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, self.rx.prepare, seed)
+            self._switched(
+                SeedSwitch("ahead", "the next seed was announced", job.height, done=True), started
+            )
+            self._dataset_ready(seed)
+            return True
+        if self.rx.ahead_seed is not None:
+            self.rx.drop_ahead()  # built for a seed that did not come
+        reason = self._no_ahead_reason(seed, building)
+        if not self.settings.seed_ahead or not self.rx.fast:
+            ok = await self._prepare_dataset(seed)
+            if ok:
+                self._switched(SeedSwitch("rebuild", reason, job.height, done=True), started)
+            return ok
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.rx.bridge, seed)
+        switch = SeedSwitch("light", reason, job.height)
+        self._switched(switch, started)
+        ds = self.state.dataset
+        ds.seed_hash, ds.ready, ds.progress = seed, False, 0.0
+        self._bridge_task = asyncio.ensure_future(self._finish_bridge(switch, seed, ahead_task))
+        return True
+
+    def _no_ahead_reason(self, seed: bytes, building: bool) -> str:
+        if not self.settings.seed_ahead:
+            return "randomx.seed-ahead is off"
+        if not self.rx.fast:
+            return "light mode: the new cache is built at the switch"
+        if building:
+            return "the dataset built ahead was not ready yet"
+        if self._ahead_refused == seed:
+            return "not enough memory for a second dataset"
+        return "the next seed was not announced"
+
+    def _switched(self, switch: SeedSwitch, started: float) -> None:
+        switch.idle_s = time.monotonic() - started
+        self.state.dataset.last_switch = switch
+        then = {
+            "ahead": "built ahead, switched at once",
+            "light": "hashing in light mode until its dataset is built",
+            "rebuild": "stopped for the rebuild",
+        }[switch.path]
+        rx_log.info(
+            "seed switch at height %d: %s (%s); %.2f s idle",
+            switch.height,
+            then,
+            switch.reason,
+            switch.idle_s,
+        )
+
+    async def _finish_bridge(
+        self, switch: SeedSwitch, seed: bytes, ahead_task: asyncio.Future[None] | None
+    ) -> None:
+        """Build the bridged seed's dataset (or wait for the one built ahead), then fast mode."""
+        started = time.monotonic()
+        ds = self.state.dataset
+        build = DatasetBuild(seed)
+        self._build = build
+        loop = asyncio.get_running_loop()
+        progress = ProgressPrinter(rx_log, "dataset")
+        progress.tty = False
+
+        def on_progress(fraction: float) -> None:
+            ds.progress = fraction
+            progress.update(fraction)
+
+        if self.cancel.is_set() or self._newest_job is None or self._newest_job.seed_hash != seed:
+            build.cancel.set()
+        try:
+            if ahead_task is not None:
+                await ahead_task
+            if self.rx.ahead_seed == seed and not build.cancel.is_set():
+                await loop.run_in_executor(None, self.rx.take_ahead, seed)
+            else:
+                await loop.run_in_executor(None, self.rx.finish_bridge, on_progress, build.cancel)
+        except Cancelled:
+            rx_log.info("light mode: dataset for seed %s... dropped", seed.hex()[:16])
+            return
+        finally:
+            if self._build is build:
+                self._build = None
+        switch.light_s, switch.done = time.monotonic() - started, True
+        self._dataset_ready(seed)
+        rx_log.info(
+            "dataset ready (%d ms): fast mode again after %.1f s in light mode",
+            self.rx.init_ms,
+            switch.light_s,
+        )
+
+    async def _end_bridge(self) -> None:
+        """Wait for a bridge's dataset build to end (set_job cancelled it: another seed)."""
+        task = self._bridge_task
+        if task is not None and not task.done():
+            if self._build is not None:
+                self._build.cancel.set()
+            with contextlib.suppress(Exception):
+                await task
+        self._bridge_task = None
+
+    def _dataset_ready(self, seed: bytes) -> None:
+        ds = self.state.dataset
+        ds.seed_hash, ds.ready, ds.progress, ds.init_ms = seed, True, 1.0, self.rx.init_ms
 
     async def _prepare_dataset(self, seed: bytes) -> bool:
         ds = self.state.dataset
@@ -399,8 +577,9 @@ class Miner:
     # ---- life cycle ----------------------------------------------------------------------
     def shutdown(self) -> None:
         self.cancel.set()
-        if self._build is not None:
-            self._build.cancel.set()
+        for build in (self._build, self._ahead_build):
+            if build is not None:
+                build.cancel.set()
         self.finished.set()
 
     def _install_signals(self, loop: asyncio.AbstractEventLoop) -> None:

@@ -133,6 +133,22 @@ class BackendStats:
 
 
 @dataclass
+class SeedSwitch:
+    """What the last seed switch cost: which path it took, seconds idle and in light mode."""
+
+    path: str  # "ahead" (built ahead), "light" (light-mode bridge) or "rebuild" (stopped)
+    reason: str  # why that path
+    height: int = 0
+    idle_s: float = 0.0  # no backend hashed
+    light_s: float = 0.0  # hashed in light mode while the dataset was built (bridge)
+    done: bool = False  # the dataset is ready (a bridge still on: False)
+
+    @property
+    def built_ahead(self) -> bool:
+        return self.path == "ahead"
+
+
+@dataclass
 class DatasetStatus:
     seed_hash: bytes = b""
     mode: str = ""  # "fast" or "light"
@@ -140,6 +156,7 @@ class DatasetStatus:
     progress: float = 0.0  # 0..1 while building
     init_ms: int = 0
     huge_pages: tuple[int, int] = (0, 0)  # pages allocated as huge, pages needed
+    last_switch: SeedSwitch | None = None
 
 
 @dataclass

@@ -14,7 +14,7 @@ from xminer.api.machine import MachineInfo, floor2, instance_id, resources, work
 from xminer.api.settings import ApiSettings
 from xminer.backends import KNOWN_BACKENDS
 from xminer.randomx.binding import Flags
-from xminer.state import BackendStats, SharedState
+from xminer.state import BackendStats, SeedSwitch, SharedState
 from xminer.version import __version__
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ class Views:
             threads = [t for b in self._running() for t in b.threads]
             hashrate["threads"] = [rates(t.counter.rates()) for t in threads]
         pages = state.dataset.huge_pages
-        return {
+        summary = {
             "id": self.id,
             "worker_id": self.worker_id,
             "uptime": state.uptime(),
@@ -88,6 +88,10 @@ class Views:
             "hashrate": hashrate,
             "hugepages": list(pages) if version == 2 else bool(pages[1] and pages[0] == pages[1]),
         }
+        switch = seed_switch(state.dataset.last_switch)
+        if version == 2 and switch is not None:  # xminer's own, after the first seed switch
+            summary["seed_switch"] = switch
+        return summary
 
     def total_hashrate(self) -> list[float | None]:
         if self.miner.stopped:
@@ -235,4 +239,20 @@ def read_dmi() -> dict[str, Any]:
         "system": {"vendor": _dmi_field("sys_vendor"), "product": _dmi_field("product_name")},
         "board": {"vendor": _dmi_field("board_vendor"), "product": _dmi_field("board_name")},
         "memory": [],
+    }
+
+
+def seed_switch(switch: SeedSwitch | None) -> dict[str, Any] | None:
+    """What the last seed switch cost (null before the first): its path ("ahead": built
+    ahead, "light": light-mode bridge, "rebuild": stopped), seconds idle and in light mode."""
+    if switch is None:
+        return None
+    return {
+        "path": switch.path,
+        "built_ahead": switch.built_ahead,
+        "reason": switch.reason,
+        "height": switch.height,
+        "idle": round(switch.idle_s, 3),
+        "light": round(switch.light_s, 3),
+        "done": switch.done,
     }

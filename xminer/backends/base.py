@@ -263,21 +263,26 @@ class GpuWorker(Worker):
         """The host object for this thread's config in mode "light" or "fast"."""
 
     def setup(self) -> None:
-        self.gpu = self.make_gpu("fast" if self.backend.ctx.rx.fast else "light")
+        self.gpu = self.make_gpu("fast" if self.backend.ctx.rx.hashing_fast else "light")
 
     def key_dataset(self, rx: RandomXContext) -> Dataset | None:
         """The dataset set_key gets with the context's cache (None: the cache alone)."""
-        return rx.dataset if rx.fast else None
+        return rx.dataset if rx.hashing_fast else None
 
     def _follow_key(self) -> bool:
-        """The GPU on the context's key; False when a stop cut its dataset build short."""
+        """The GPU on the context's key and mode; False when a stop cut its dataset build short."""
         rx = self.backend.ctx.rx
+        mode = "fast" if rx.hashing_fast else "light"
+        if self.gpu.mode != mode:  # a light-mode bridge at a seed switch began or ended
+            self.gpu.close()
+            self.gpu = None
+            self.gpu = self.make_gpu(mode)
         if rx.seed is None or self.gpu.key == rx.seed:
             return True
         stopping = self.backend.stopping
         if not self.gpu.set_key(rx.seed, rx.cache, self.key_dataset(rx), stopping.is_set):
             return False
-        if rx.fast:
+        if mode == "fast":
             log.info(
                 "%s thread #%d: dataset ready (%s) in %.1f s",
                 self.backend.name, self.info.index,

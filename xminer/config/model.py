@@ -63,6 +63,8 @@ class RandomX(Section):
     cache_qos: bool = opt("cache_qos", BOOL, False)
     numa: Any = opt("numa", either(BOOL, list_of(integer(0))), True)
     scratchpad_prefetch_mode: int = opt("scratchpad_prefetch_mode", integer(0, 3), 1)
+    # xminer's own: false turns off building an announced next seed ahead (unset: on)
+    seed_ahead: bool | None = opt("seed-ahead", nullable(BOOL), None, hidden_if_none=True)
 
 
 HUGE_PAGES = either(BOOL, integer(1))

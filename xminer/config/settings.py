@@ -95,6 +95,7 @@ def settings_from_config(config: Config, info: CpuInfo | None = None) -> MinerSe
         cuda_enabled=config.cuda.enabled,
         randomx_mode=config.randomx.mode,
         randomx_init=config.randomx.init,
+        seed_ahead=config.randomx.seed_ahead is not False,
         huge_pages=bool(config.cpu.huge_pages),
         print_time=config.print_time,
         health_print_time=config.health_print_time,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from xminer.console.log import fmt_rate
-from xminer.state import SharedState
+from xminer.state import SeedSwitch, SharedState
 
 if TYPE_CHECKING:
     from xminer.miner import Miner
@@ -58,7 +58,20 @@ def hashrate_lines(state: SharedState) -> list[tuple[str, str]]:
             ),
         )
     )
+    switch = state.dataset.last_switch
+    if switch is not None:
+        lines.append(("rx", seed_switch_line(switch)))
     return lines
+
+
+def seed_switch_line(switch: SeedSwitch) -> str:
+    """The last RandomX seed switch: its path, seconds idle and in light mode, and why."""
+    path = {"ahead": "built ahead", "light": "light-mode bridge", "rebuild": "rebuilt"}
+    light = f"{switch.light_s:.1f} s" if switch.done else "still"
+    return (
+        f"last seed switch at height {switch.height}: {path[switch.path]}, "
+        f"{switch.idle_s:.2f} s idle, {light} in light mode ({switch.reason})"
+    )
 
 
 def results_lines(state: SharedState) -> list[str]:

@@ -11,7 +11,7 @@ from typing import Any
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from xminer import jsonsafe
-from xminer.job import MAX_TARGET, Job, Result
+from xminer.job import MAX_TARGET, Job, Result, next_seed
 from xminer.net.upstream import Upstream, UpstreamError, blob_problem, parse_height, resolve
 from xminer.randomx.scan import NONCE_OFFSET
 
@@ -173,6 +173,7 @@ class DaemonConnection(Upstream):
             height=height,
             source=self.name,
             block_difficulty=difficulty,
+            next_seed_hash=next_seed(tpl.get("next_seed_hash")),
             extra={"conn": self.serial},
         )
 
@@ -196,7 +197,7 @@ class DaemonConnection(Upstream):
 
     def _changed(self, tpl: dict[str, Any]) -> bool:
         old = self.template
-        keys = ("height", "prev_hash", "seed_hash", "wide_difficulty")
+        keys = ("height", "prev_hash", "seed_hash", "next_seed_hash", "wide_difficulty")
         return any(tpl.get(k) != old.get(k) for k in keys)
 
     async def serve(self) -> None:

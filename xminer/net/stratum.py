@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xminer import jsonsafe
-from xminer.job import Job, Result, target_from_hex
+from xminer.job import Job, Result, next_seed, target_from_hex
 from xminer.net.upstream import (
     Upstream,
     UpstreamError,
@@ -80,6 +80,7 @@ def parse_job(params: Any, nicehash: bool, source: str, serial: int) -> Job:
         height=height,
         source=source,
         nicehash=nicehash,
+        next_seed_hash=next_seed(params.get("next_seed_hash")),
         extra={"conn": serial},
     )
 

@@ -19,6 +19,8 @@ from xminer.randomx.binding import VM, Cache, Dataset, Flags, dataset_item_count
 from xminer.randomx.cachemem import cache_memory_address
 
 DATASET_BYTES = 2181038080
+CACHE_BYTES = 268435456
+AHEAD_SPARE_BYTES = 512 * 1024 * 1024  # left to the rest of the machine by a second buffer
 CHUNKS_PER_THREAD = 64
 
 Progress = Callable[[float], None]
@@ -61,6 +63,20 @@ class RWLock:
         with self._cond:
             self._writer = False
             self._cond.notify_all()
+
+
+@dataclass
+class SeedKey:
+    """A seed's cache and (fast mode) dataset, built ahead of the switch to that seed."""
+
+    seed: bytes
+    cache: Cache
+    dataset: Dataset | None
+
+    def release(self) -> None:
+        if self.dataset is not None:
+            self.dataset.release()
+        self.cache.release()
 
 
 @dataclass
@@ -119,7 +135,13 @@ def build_dataset(
 
 
 class RandomXContext:
-    """Cache and dataset for one seed at a time; VMs for workers and for checking results."""
+    """Cache and dataset of the current seed; VMs for workers and for checking results.
+
+    A seed switch takes one of three paths: the next seed's cache and dataset were built ahead
+    into second buffers (``build_ahead``, then ``prepare`` swaps them in); or, in fast mode,
+    the new cache is built and every backend hashes in light mode (``bridging``) while
+    ``finish_bridge`` fills the dataset; or the old way, everything rebuilt under the lock.
+    """
 
     def __init__(self, mode: str = "auto", init_threads: int = 0, huge_pages: bool = True) -> None:
         self.mode = choose_mode(mode)
@@ -127,10 +149,14 @@ class RandomXContext:
         self.init_threads = init_threads if init_threads > 0 else (psutil.cpu_count() or 1)
         self.lock = RWLock()
         self.seed: bytes | None = None
-        self.generation = 0  # bumps on every rebuild: VMs refresh their cache pointer
+        self.generation = 0  # bumps on every key change: VMs refresh their cache/dataset pointer
         self.cache: Cache | None = None
         self.dataset: Dataset | None = None
+        self.bridging = False  # fast mode hashing the cache alone until the dataset is built
         self.init_ms = 0
+        self._ahead: SeedKey | None = None  # the next seed, built while the current one mines
+        self._ahead_lock = threading.Lock()
+        self._filling = threading.Lock()  # held while finish_bridge writes the dataset
         self._verifier: VM | None = None
         self._verifier_gen = -1
         self._verifier_lock = threading.Lock()
@@ -139,15 +165,28 @@ class RandomXContext:
     def fast(self) -> bool:
         return self.mode == "fast"
 
+    @property
+    def hashing_fast(self) -> bool:
+        """Whether VMs hash with the dataset now (not in light mode, nor bridging)."""
+        return self.fast and not self.bridging
+
+    @property
+    def ahead_seed(self) -> bytes | None:
+        with self._ahead_lock:
+            return self._ahead.seed if self._ahead is not None else None
+
     def prepare(
         self,
         seed: bytes,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
     ) -> bool:
-        """Build cache (and dataset in fast mode) for ``seed``; False when nothing changed."""
+        """Make ``seed`` current: the buffers built ahead for it when there are, else build the
+        cache (and dataset in fast mode) under the lock; False when nothing changed."""
         if seed == self.seed:
             return False
+        if self.take_ahead(seed):
+            return True
         self.lock.acquire_write()
         try:
             started = time.monotonic()
@@ -159,12 +198,106 @@ class RandomXContext:
                 if self.dataset is None:
                     self.dataset = Dataset(self.flags)
                 self._build_dataset(progress, cancel)
+            self.bridging = False
             self.seed = bytes(seed)
             self.generation += 1
             self.init_ms = int((time.monotonic() - started) * 1000)
             return True
         finally:
             self.lock.release_write()
+
+    def take_ahead(self, seed: bytes) -> bool:
+        """Swap in the buffers built ahead for ``seed`` (the old ones are freed: the slot no
+        longer holds a job of the old seed and the lock waited for the batches in flight)."""
+        with self._ahead_lock:
+            ahead = self._ahead
+            if ahead is None or ahead.seed != seed:
+                return False
+            self._ahead = None
+        self.lock.acquire_write()
+        try:
+            old = SeedKey(b"", self.cache, self.dataset) if self.cache is not None else None
+            self.cache, self.dataset = ahead.cache, ahead.dataset
+            self.seed, self.bridging, self.init_ms = bytes(seed), False, 0
+            self.generation += 1
+            self._drop_verifier()
+        finally:
+            self.lock.release_write()
+        if old is not None:
+            old.release()
+        return True
+
+    def bridge(self, seed: bytes) -> None:
+        """Fast mode, seed switch without a dataset built ahead: the new cache now (about a
+        second), every backend in light mode until ``finish_bridge``."""
+        self.lock.acquire_write()
+        try:
+            started = time.monotonic()
+            self.seed = None
+            if self.cache is None:
+                self.cache = Cache(self.flags)
+            self.cache.init(seed)
+            self.seed, self.bridging = bytes(seed), True
+            self.generation += 1
+            self.init_ms = int((time.monotonic() - started) * 1000)
+        finally:
+            self.lock.release_write()
+
+    def finish_bridge(
+        self, progress: Progress | None = None, cancel: threading.Event | None = None
+    ) -> None:
+        """Fill the dataset from the bridged cache while light-mode VMs hash (no fast VM uses
+        the dataset meanwhile), then back to fast mode; Cancelled leaves the bridge on."""
+        with self._filling:
+            assert self.bridging and self.cache is not None
+            if self.dataset is None:
+                self.dataset = Dataset(self.flags)
+            self._build_dataset(progress, cancel)
+        self.lock.acquire_write()
+        try:
+            self.bridging = False
+            self.generation += 1
+            self._drop_verifier()
+        finally:
+            self.lock.release_write()
+
+    def ahead_memory_problem(self) -> str:
+        """Why a second cache (and dataset) cannot be built now; "" when it can."""
+        needed = CACHE_BYTES + (DATASET_BYTES if self.fast else 0) + AHEAD_SPARE_BYTES
+        available = psutil.virtual_memory().available
+        if available < needed:
+            mib = 1024 * 1024
+            return f"{available // mib} MiB available, {needed // mib} MiB needed"
+        return ""
+
+    def build_ahead(
+        self, seed: bytes, progress: Progress | None = None, cancel: threading.Event | None = None
+    ) -> None:
+        """Build ``seed``'s cache and dataset into new buffers while mining goes on (no lock:
+        nothing hashes with them yet); ``prepare`` swaps them in.  Cancelled frees them."""
+        cache = Cache(self.flags)
+        key = SeedKey(bytes(seed), cache, None)
+        try:
+            cache.init(seed)
+            if self.fast:
+                key.dataset = Dataset(self.flags)
+                build_dataset(key.dataset, cache, self.init_threads, progress, cancel)
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+        except BaseException:
+            key.release()
+            raise
+        with self._ahead_lock:
+            old, self._ahead = self._ahead, key
+        if old is not None:
+            old.release()
+
+    def drop_ahead(self) -> None:
+        """Free buffers built ahead for a seed no job needs."""
+        with self._ahead_lock:
+            old, self._ahead = self._ahead, None
+        if old is not None:
+            old.release()
 
     def _build_dataset(self, progress: Progress | None, cancel: threading.Event | None) -> None:
         assert self.dataset is not None and self.cache is not None
@@ -181,12 +314,20 @@ class RandomXContext:
 
     def create_vm(self) -> VM:
         """A VM for one worker thread (call under the read lock, after prepare)."""
-        return VM(self.flags, self.cache, self.dataset if self.fast else None)
+        return VM(self.flags, self.cache, self.dataset if self.hashing_fast else None)
+
+    def vm_fits(self, vm: VM) -> bool:
+        """Whether a VM hashes the way the context does now (a bridge starts or ended)."""
+        return vm.full_mem == self.hashing_fast
 
     def refresh_vm(self, vm: VM, generation: int) -> int:
-        """Point a VM at the rebuilt cache after a seed change; returns the current generation."""
-        if generation != self.generation and not vm.full_mem and self.cache is not None:
-            vm.set_cache(self.cache)
+        """Point a VM at the current cache or dataset after a key change; returns the current
+        generation.  A VM that does not fit (``vm_fits``) must be made again instead."""
+        if generation != self.generation:
+            if vm.full_mem and self.dataset is not None:
+                vm.set_dataset(self.dataset)
+            elif not vm.full_mem and self.cache is not None:
+                vm.set_cache(self.cache)
         return self.generation
 
     def verify_hash(self, blob: bytes) -> bytes:
@@ -194,6 +335,9 @@ class RandomXContext:
         self.lock.acquire_read()
         try:
             with self._verifier_lock:
+                if self._verifier is not None and not self.vm_fits(self._verifier):
+                    self._verifier.destroy()
+                    self._verifier = None
                 if self._verifier is None:
                     self._verifier = self.create_vm()
                     self._verifier_gen = self.generation
@@ -202,12 +346,20 @@ class RandomXContext:
         finally:
             self.lock.release_read()
 
-    def release(self) -> None:
-        self.lock.acquire_write()
-        try:
+    def _drop_verifier(self) -> None:
+        """(Under the write lock.)  The checking VM is made again for the new key's mode."""
+        with self._verifier_lock:
             if self._verifier is not None:
                 self._verifier.destroy()
                 self._verifier = None
+
+    def release(self) -> None:
+        self.drop_ahead()
+        self._filling.acquire()  # a cancelled bridge build stops within a chunk
+        self._filling.release()
+        self.lock.acquire_write()
+        try:
+            self._drop_verifier()
             if self.dataset is not None:
                 self.dataset.release()
                 self.dataset = None
@@ -215,5 +367,6 @@ class RandomXContext:
                 self.cache.release()
                 self.cache = None
             self.seed = None
+            self.bridging = False
         finally:
             self.lock.release_write()

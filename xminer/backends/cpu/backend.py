@@ -28,6 +28,7 @@ class CpuWorker(Worker):
         self.scanner: Scanner | None = None
         self.generation = -1
         self.chain = ChainState()
+        self.blob_of: Job | None = None  # the job whose blob the scanner holds
 
     def setup(self) -> None:
         tid = self.thread.native_id or 0  # pinned to its CPU already (Worker._pin)
@@ -39,6 +40,10 @@ class CpuWorker(Worker):
 
     def _scanner(self) -> Scanner:
         rx = self.backend.ctx.rx
+        if self.vm is not None and not rx.vm_fits(self.vm):
+            self.vm.destroy()  # a light-mode bridge began or ended: the other kind of VM
+            self.vm = None
+            self.blob_of = None
         if self.vm is None:
             self.vm = rx.create_vm()
             self.scanner = Scanner(self.vm, progress=self.counter.live)
@@ -50,8 +55,10 @@ class CpuWorker(Worker):
 
     def hash(self, job: Job, start: int, count: int, fresh_job: bool) -> ScanResult:
         scanner = self._scanner()
-        if fresh_job:
+        if fresh_job or self.blob_of is not job:  # a new job, or a new VM (seed switch)
             scanner.set_blob(job.blob)
+            self.blob_of = job
+        if fresh_job:
             self.chain = ChainState()
 
         def piece(at: int, left: int, interrupt: Interrupt) -> ScanResult:
@@ -67,6 +74,7 @@ class CpuWorker(Worker):
         if self.vm is not None:
             self.vm.destroy()
             self.vm = None
+            self.blob_of = None
 
 
 class CpuBackend(Backend):
