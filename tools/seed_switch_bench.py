@@ -53,12 +53,13 @@ async def window(path: str, threads: int, half: float) -> tuple[int, str]:
             await asyncio.sleep(5)  # the build's threads have ended
         start = miner.state.total_hashes
         await asyncio.sleep(half)
+        before = miner.state.total_hashes - start
         await pool.set_seed(seed)
         await asyncio.sleep(half)
         done = miner.state.total_hashes - start
         sw = miner.state.dataset.last_switch
-        what = f"{sw.path} idle {sw.idle_s:.2f} s light {sw.light_s:.1f} s" if sw else "none"
-        return done, what
+        what = f"{sw.path} idle {sw.idle_s:.2f} s light {sw.light_s:.1f} s" if sw else "building"
+        return done, f"{before} before the switch, {done - before} after; {what}"
     finally:
         miner.shutdown()
         await asyncio.wait_for(task, 60)
