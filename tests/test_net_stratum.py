@@ -34,7 +34,11 @@ def test_shares_state_and_every_fault() -> None:
             )
             assert r.hashes_total == DIFF * r.accepted
             assert r.best == sorted(r.best, reverse=True) and r.best[0] >= DIFF
+            # keepalived goes out only on a line quiet for a second: with a share every ~0.4 s
+            # it may never be, so the miner pauses until the pool has seen one
+            miner.pause()
             await wait_until(lambda: pool.stats.keepalives >= 1, 30, "a keepalived")
+            miner.resume()
 
             async def reconnected(failures: int) -> None:
                 await wait_until(
