@@ -190,10 +190,7 @@ class RandomXContext:
         self.lock.acquire_write()
         try:
             started = time.monotonic()
-            self.seed = None
-            if self.cache is None:
-                self.cache = Cache(self.flags)
-            self.cache.init(seed)
+            self._init_cache(seed)
             if self.fast:
                 if self.dataset is None:
                     self.dataset = Dataset(self.flags)
@@ -205,6 +202,14 @@ class RandomXContext:
             return True
         finally:
             self.lock.release_write()
+
+    def _init_cache(self, seed: bytes) -> None:
+        """Under the write lock: the cache (made on first use) keyed to ``seed``; no seed is
+        current until the caller says so."""
+        self.seed = None
+        if self.cache is None:
+            self.cache = Cache(self.flags)
+        self.cache.init(seed)
 
     def take_ahead(self, seed: bytes) -> bool:
         """Swap in the buffers built ahead for ``seed`` (the old ones are freed: the slot no
@@ -233,10 +238,7 @@ class RandomXContext:
         self.lock.acquire_write()
         try:
             started = time.monotonic()
-            self.seed = None
-            if self.cache is None:
-                self.cache = Cache(self.flags)
-            self.cache.init(seed)
+            self._init_cache(seed)
             self.seed, self.bridging = bytes(seed), True
             self.generation += 1
             self.init_ms = int((time.monotonic() - started) * 1000)
