@@ -1,461 +1,174 @@
-"""XMRig's command line as one table: every option of ``xmrig --help`` and where it goes.
+"""XMRig's command line read by click, from the option table in xminer.config.option_table.
 
-Each option names its config key path (or a small action for pools), whether it takes a value
-and how that value is checked, and whether xminer implements it.  Options are applied in the
-order given, on top of the config file's JSON, so ``-o A -u X -o B -u Y`` makes two pools.
+click reads argv (``--name=value``, ``--name value``, ``-t 2``, ``-t2``, clustered short flags,
+``--`` ending the options), runs each option's check from the table, and prints ``--help`` in
+XMRig's groups.  Every problem becomes one :class:`OptionError` naming the option, never click's
+multi-line usage message; cli.py prints it as ``xminer: --threads: "abc": expected ...``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from xminer import bench
+import click
+
 from xminer.config.errors import show
+from xminer.config.option_table import (
+    TABLE,
+    CliOption,
+    Convert,
+    OptionError,
+    Overrides,
+    Parsed,
+    Table,
+    apply,
+)
 
-Convert = Callable[[str], Any]
+__all__ = [
+    "TABLE",
+    "CliOption",
+    "OptionError",
+    "Overrides",
+    "Parsed",
+    "Table",
+    "apply",
+    "command_for",
+    "help_text",
+    "parse_argv",
+]
+
+ORDER = "xminer.option_order"  # ctx.meta key: every option occurrence, in command-line order
 
 
-class OptionError(ValueError):
-    """A bad command line: ``--threads: "abc": expected an integer 1..1024``."""
+class Checked(click.ParamType):
+    """A table check as a click type; its ValueError becomes click's BadParameter carrying the
+    table's own text (``"abc": expected an integer 1..1024``)."""
 
-    def __init__(self, option: str, message: str) -> None:
-        super().__init__(f"{option}: {message}")
-        self.option = option
+    name = "value"
 
+    def __init__(self, check: Convert) -> None:
+        self.check = check
 
-def _int(lo: int | None = None, hi: int | None = None) -> Convert:
-    def convert(text: str) -> int:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         try:
-            value = int(text, 0)
-        except ValueError:
-            value = None
-        if value is None or (lo is not None and value < lo) or (hi is not None and value > hi):
-            bounds = f" {lo}..{hi}" if lo is not None and hi is not None else ""
-            raise ValueError(f"expected an integer{bounds}")
-        return value
-
-    return convert
+            return self.check(value)
+        except ValueError as exc:
+            self.fail(f"{show(value)}: {exc}", param, ctx)
 
 
-def _text(text: str) -> str:
-    return text
+def param_name(opt: CliOption) -> str:
+    return opt.long.removeprefix("--").replace("-", "_")
 
 
-def _nonempty(text: str) -> str:
-    if not text.strip():
-        raise ValueError("expected a non-empty value")
-    return text
+def click_option(opt: CliOption) -> click.Option:
+    """Flags count their occurrences, value options collect every value: each occurrence is
+    replayed in order (a repeated ``-k`` after each ``-o`` marks each of those pools)."""
+    decls = [param_name(opt), *opt.names]
+    if opt.convert is None:
+        return click.Option(decls, count=True)
+    return click.Option(decls, type=Checked(opt.convert), multiple=True)
 
 
-def _size(text: str) -> str:
-    try:
-        bench.parse_bench_size(text)
-    except ValueError as exc:
-        raise ValueError(f"expected a size such as 1M or 250K ({exc})") from None
-    return text
+class XmrigCommand(click.Command):
+    """The whole command line as one click command built from a :class:`Table`."""
 
-
-def _mask(text: str) -> int:
-    try:
-        value = int(text, 0)
-    except ValueError:
-        value = -2
-    if value < -1:
-        raise ValueError("expected a CPU mask such as 0x3 (CPUs 0 and 1), or -1")
-    return value
-
-
-def _platform(text: str) -> int | str:
-    return int(text) if text.isdigit() else _nonempty(text)
-
-
-def _mode(text: str) -> str:
-    if text not in ("auto", "fast", "light"):
-        raise ValueError('expected "auto", "fast" or "light"')
-    return text
-
-
-def _asm(text: str) -> bool | str:
-    names = ("auto", "none", "intel", "ryzen", "bulldozer")
-    if text not in names:
-        raise ValueError("expected one of " + ", ".join(names))
-    return {"auto": True, "none": False}.get(text, text)
-
-
-def _wrmsr(text: str) -> bool | int:
-    value = _int(-1)(text)
-    return False if value == -1 else value
-
-
-def _userpass(text: str) -> tuple[str, str]:
-    if ":" not in text:
-        raise ValueError("expected USER:PASSWORD")
-    user, _, password = text.partition(":")
-    return user, password
-
-
-class Overrides:
-    """Applies options to a config document (a JSON dict), remembering which option set what."""
-
-    def __init__(self, body: dict[str, Any]) -> None:
-        self.body = body
-        self.touched: list[tuple[str, str]] = []  # (config key path, option)
-        self._pools_from_cli = False
-        self.threads: int | None = None
-        self.affinity: int | None = None
-        self.flags: dict[str, Any] = {}  # options that are not config keys (--dry-run ...)
-
-    def set(self, path: str, value: Any, option: str) -> None:
-        node = self.body
-        keys = path.split(".")
-        for key in keys[:-1]:
-            if not isinstance(node.get(key), dict):
-                node[key] = {}
-            node = node[key]
-        node[keys[-1]] = value
-        self.touched.append((path, option))
-
-    def pool_set(self, key: str, value: Any, option: str) -> None:
-        pools = self.body.get("pools")
-        if not isinstance(pools, list) or not pools or not isinstance(pools[-1], dict):
-            raise OptionError(option, "give a pool first with -o/--url")
-        pools[-1][key] = value
-        self.touched.append((f"pools[{len(pools) - 1}].{key}", option))
-
-    def new_pool(self, url: str, option: str) -> None:
-        if not self._pools_from_cli:
-            self.body["pools"] = []  # pools on the command line replace the file's
-            self._pools_from_cli = True
-        self.body["pools"].append({"url": url, "user": "x"})
-        self.touched.append((f"pools[{len(self.body['pools']) - 1}]", option))
-
-    def option_for(self, path: str) -> str | None:
-        """The option that set ``path`` (or a key above or below it), the last one wins."""
-        for touched, option in reversed(self.touched):
-            if path == touched or path.startswith((touched + ".", touched + "[")):
-                return option
-            if touched.startswith((path + ".", path + "[")):
-                return option
-        return None
-
-
-Target = Callable[[Overrides, Any, str], None]
-
-
-def at(path: str) -> Target:
-    return lambda o, value, option: o.set(path, value, option)
-
-
-def const(path: str, value: Any) -> Target:
-    return lambda o, _, option: o.set(path, value, option)
-
-
-def pool(key: str, value: Any = None) -> Target:
-    def apply(o: Overrides, given: Any, option: str) -> None:
-        o.pool_set(key, given if value is None else value, option)
-
-    return apply
-
-
-def flag(name: str) -> Target:
-    def apply(o: Overrides, value: Any, option: str) -> None:
-        o.flags[name] = value
-
-    return apply
-
-
-def http(path: str) -> Target:
-    """XMRig turns the API on when any --http-* option is given."""
-
-    def apply(o: Overrides, value: Any, option: str) -> None:
-        o.set(path, value, option)
-        o.set("http.enabled", True, option)
-
-    return apply
-
-
-def _url(o: Overrides, value: Any, option: str) -> None:
-    o.new_pool(value, option)
-
-
-def _userpass_target(o: Overrides, value: Any, option: str) -> None:
-    o.pool_set("user", value[0], option)
-    o.pool_set("pass", value[1], option)
-
-
-def _threads(o: Overrides, value: Any, option: str) -> None:
-    o.threads = value
-
-
-def _affinity(o: Overrides, value: Any, option: str) -> None:
-    o.affinity = value
-
-
-def _bench(o: Overrides, value: Any, option: str) -> None:
-    current = o.body.get("benchmark")
-    if not isinstance(current, dict):
-        o.set("benchmark", {"size": value, "algo": "rx/0"}, option)
-    else:
-        o.set("benchmark.size", value, option)
-
-
-@dataclass(frozen=True)
-class CliOption:
-    names: tuple[str, ...]  # ("-o", "--url")
-    target: Target
-    convert: Convert | None = None  # None: a flag without a value
-    implemented: bool = True
-    help: str = ""
-    metavar: str = "N"
-    group: str = ""
-
-    @property
-    def long(self) -> str:
-        return max(self.names, key=len)
-
-
-@dataclass
-class Table:
-    options: list[CliOption] = field(default_factory=list)
-    group: str = ""
-
-    def add(
-        self,
-        names: str,
-        target: Target,
-        convert: Convert | None = None,
-        help: str = "",
-        implemented: bool = True,
-        metavar: str = "N",
-    ) -> None:
-        opt = CliOption(
-            tuple(n.strip() for n in names.split(",")),
-            target,
-            convert,
-            implemented,
-            help,
-            metavar,
-            self.group,
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.by_param = {param_name(opt): opt for opt in table.options}
+        assert len(self.by_param) == len(table.options), "two options share a name"
+        super().__init__(
+            None,
+            params=[click_option(opt) for opt in table.options],
+            add_help_option=False,  # -h/--help is a table option, answered by cli.py
+            context_settings={"allow_extra_args": True},  # leftovers: our one-line error
         )
-        self.options.append(opt)
 
-    def index(self) -> dict[str, CliOption]:
-        return {name: o for o in self.options for name in o.names}
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # XMRig applies options in the order given (pool options go to the last -o), while
+        # click groups each option's values.  click's parser does report every occurrence in
+        # command-line order (the "order" its parse_args returns, one entry per occurrence),
+        # but Command.parse_args uses it only to order the processing and drops it; no hook
+        # receives it.  So read the order with the same parser (public make_parser, on a copy:
+        # it consumes the list) and keep it in ctx.meta, then let click convert and check as
+        # always.  ctx.params then holds each option's values in order: zipping them with the
+        # recorded order gives the command line back as written (see in_order).
+        _, _, order = self.make_parser(ctx).parse_args(args=list(args))
+        ctx.meta[ORDER] = order
+        return super().parse_args(ctx, args)
 
-
-def build_table() -> Table:
-    t = Table()
-    a = t.add
-    t.group = "Network"
-    a("-o, --url", _url, _nonempty, "URL of mining server", metavar="URL")
-    a("-a, --algo", pool("algo"), _nonempty, "mining algorithm", metavar="ALGO")
-    a("--coin", pool("coin"), _nonempty, "specify coin instead of algorithm", metavar="COIN")
-    a("-u, --user", pool("user"), _text, "username (wallet) for mining server", metavar="USER")
-    a("-p, --pass", pool("pass"), _text, "password for mining server", metavar="PASSWORD")
-    a("-O, --userpass", _userpass_target, _userpass, "username:password pair", metavar="U:P")
-    a("-x, --proxy", pool("socks5"), _nonempty, "SOCKS5 proxy", False, "HOST:PORT")
-    a("-k, --keepalive", pool("keepalive", True), None, "send keepalived packets")
-    a("--nicehash", pool("nicehash", True), None, "enable nicehash.com support")
-    a("--rig-id", pool("rig-id"), _text, "rig identifier for pool-side statistics", metavar="ID")
-    a("--tls", pool("tls", True), None, "enable SSL/TLS support")
-    a("--tls-fingerprint", pool("tls-fingerprint"), _nonempty, "pool TLS fingerprint", True, "HEX")
-    a("-4, --ipv4", const("dns.ip_version", 4), None, "resolve names to IPv4", False)
-    a("-6, --ipv6", const("dns.ip_version", 6), None, "resolve names to IPv6", False)
-    a("--dns-ttl", at("dns.ttl"), _int(1, 86400), "TTL of the internal DNS cache", False)
-    a("--daemon", pool("daemon", True), None, "use daemon RPC instead of pool (solo mining)")
-    a("--daemon-zmq-port", pool("daemon-zmq-port"), _int(1, 65535), "daemon's zmq-pub port", False)
-    a("--daemon-poll-interval", pool("daemon-poll-interval"), _int(1), "daemon poll interval, ms")
-    a("--daemon-job-timeout", pool("daemon-job-timeout"), _int(1), "daemon job timeout, ms")
-    a("--self-select", pool("self-select"), _nonempty, "self-select block templates", False, "URL")
-    a("--submit-to-origin", pool("submit-to-origin", True), None, "also submit to origin", False)
-    a("-r, --retries", at("retries"), _int(0, 1000), "retries before switching to backup pool")
-    a("-R, --retry-pause", at("retry-pause"), _int(1, 3600), "seconds between retries")
-    a("--user-agent", at("user-agent"), _text, "custom user-agent string for pool", metavar="UA")
-    a("--donate-level", at("donate-level"), _int(0, 99), "accepted; xminer never donates")
-    a("--donate-over-proxy", at("donate-over-proxy"), _int(0, 99), "accepted; ignored", False)
-
-    t.group = "CPU backend"
-    a("--no-cpu", const("cpu.enabled", False), None, "disable CPU mining backend")
-    a("-t, --threads", _threads, _int(1, 1024), "number of CPU threads")
-    a("--cpu-affinity", _affinity, _mask, "pin threads to CPUs, mask 0x3 = CPUs 0 and 1")
-    a("-v, --av", flag("av"), _int(0), "algorithm variation", False)
-    a("--cpu-priority", at("cpu.priority"), _int(0, 5), "thread priority, 0 idle .. 5 highest")
-    a("--cpu-max-threads-hint", at("cpu.max-threads-hint"), _int(1, 100), "max threads, percent")
-    a("--cpu-memory-pool", at("cpu.memory-pool"), _int(-1), "2 MB pages for memory pool", False)
-    a("--cpu-no-yield", const("cpu.yield", False), None, "prefer hashrate to response", False)
-    a("--huge-pages", const("cpu.huge-pages", True), None, "use huge pages (default)")
-    a("--no-huge-pages", const("cpu.huge-pages", False), None, "disable huge pages support")
-    a("--hugepage-size", at("cpu.huge-pages"), _int(1), "custom huge page size in kB", False)
-    a("--huge-pages-jit", const("cpu.huge-pages-jit", True), None, "huge pages for JIT", False)
-    a("--asm", at("cpu.asm"), _asm, "ASM optimizations", False, "ASM")
-    a("--argon2-impl", at("cpu.argon2-impl"), _nonempty, "argon2 implementation", False, "IMPL")
-    a("--randomx-init", at("randomx.init"), _int(-1, 1024), "threads that build the dataset")
-    a("--randomx-no-numa", const("randomx.numa", False), None, "disable NUMA support", False)
-    a("--randomx-mode", at("randomx.mode"), _mode, "auto, fast (2 GiB dataset) or light", True)
-    a("--randomx-1gb-pages", const("randomx.1gb-pages", True), None, "1 GB pages", False)
-    a("--randomx-wrmsr", at("randomx.wrmsr"), _wrmsr, "MSR values, -1 disables", False)
-    a("--randomx-no-rdmsr", const("randomx.rdmsr", False), None, "keep MSR on exit", False)
-    a("--randomx-cache-qos", const("randomx.cache_qos", True), None, "Cache QoS", False)
-
-    t.group = "OpenCL backend"
-    a("--opencl", const("opencl.enabled", True), None, "enable OpenCL mining backend")
-    a("--opencl-devices", at("opencl.devices-hint"), _nonempty, "OpenCL devices, comma list")
-    a("--opencl-platform", at("opencl.platform"), _platform, "OpenCL platform index or name")
-    a("--opencl-loader", at("opencl.loader"), _nonempty, "path to OpenCL-ICD-Loader", True, "PATH")
-    a("--opencl-no-cache", const("opencl.cache", False), None, "disable OpenCL cache")
-    a("--print-platforms", flag("print-platforms"), None, "print OpenCL platforms and exit")
-
-    t.group = "CUDA backend"
-    a("--cuda", const("cuda.enabled", True), None, "enable CUDA mining backend")
-    a("--cuda-loader", at("cuda.loader"), _nonempty, "path to CUDA plugin", True, "PATH")
-    a("--cuda-devices", at("cuda.devices-hint"), _nonempty, "CUDA devices, comma list")
-    a("--cuda-bfactor-hint", at("cuda.bfactor-hint"), _int(0, 12), "bfactor hint (0-12)")
-    a("--cuda-bsleep-hint", at("cuda.bsleep-hint"), _int(0), "bsleep hint")
-    a("--no-nvml", const("cuda.nvml", False), None, "disable NVML support")
-
-    t.group = "API"
-    a("--api-worker-id", at("api.worker-id"), _text, "custom worker-id for API", metavar="ID")
-    a("--api-id", at("api.id"), _text, "custom instance ID for API", metavar="ID")
-    a("--http-host", http("http.host"), _nonempty, "bind host for HTTP API", metavar="HOST")
-    a("--http-port", http("http.port"), _int(0, 65535), "bind port for HTTP API (0 = any)")
-    a("--http-access-token", http("http.access-token"), _text, "access token", metavar="T")
-    a("--http-no-restricted", const("http.restricted", False), None, "full remote access")
-
-    t.group = "TLS"
-    for name, key in (
-        ("gen", "gen"),
-        ("cert", "cert"),
-        ("cert-key", "cert_key"),
-        ("dhparam", "dhparam"),
-        ("protocols", "protocols"),
-        ("ciphers", "ciphers"),
-        ("ciphersuites", "ciphersuites"),
-    ):
-        a(f"--tls-{name}", at(f"tls.{key}"), _nonempty, f"API TLS {name}", False, "S")
-
-    t.group = "Logging"
-    a("-S, --syslog", const("syslog", True), None, "use system log for output messages")
-    a("-l, --log-file", at("log-file"), _nonempty, "log all output to a file", metavar="FILE")
-    a("--print-time", at("print-time"), _int(0, 86400), "print hashrate every N seconds")
-    a("--health-print-time", at("health-print-time"), _int(0, 86400), "health report period")
-    a("--no-color", const("colors", False), None, "disable colored output")
-    a("--verbose", const("verbose", 1), None, "verbose output")
-    a("--title", at("title"), _text, "terminal title (xminer)", metavar="TEXT")
-    a("--no-title", const("title", False), None, "leave the terminal title alone")
-
-    t.group = "Misc"
-    a("-c, --config", flag("config"), _nonempty, "load a JSON configuration file", True, "FILE")
-    a("-B, --background", const("background", True), None, "run in the background", False)
-    a("-V, --version", flag("version"), None, "output version information and exit")
-    a("-h, --help", flag("help"), None, "display this help and exit")
-    a("--dry-run", flag("dry-run"), None, "test configuration and exit (0 valid, 1 not)")
-    a("--print-config", flag("print-config"), None, "print the effective configuration and exit")
-    a("--export-topology", flag("export-topology"), None, "export hwloc topology", False)
-    a("--pause-on-battery", const("pause-on-battery", True), None, "pause on battery power")
-    a("--pause-on-active", at("pause-on-active"), _int(0), "pause while user is active", False)
-    a("--stress", flag("stress"), None, "continuous stress test", False)
-    a("--bench", _bench, _size, "benchmark: 250K, 500K, 1M..10M or a count", metavar="N")
-    a("--submit", const("benchmark.submit", True), None, "submit benchmark result", False)
-    a("--verify", at("benchmark.verify"), _nonempty, "verify benchmark by ID", False, "ID")
-    a("--seed", at("benchmark.seed"), _nonempty, "custom RandomX seed for benchmark", False)
-    a("--hash", at("benchmark.hash"), _nonempty, "compare benchmark result with hash", False)
-    a("--token", at("benchmark.token"), _nonempty, "benchmark token", False)
-    a("--no-dmi", const("dmi", False), None, "disable DMI/SMBIOS reader")
-    return t
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """XMRig's sections (Network:, CPU backend:, ... Misc:) instead of one "Options:"."""
+        rows = [help_row(opt) for opt in self.table.options]
+        width = max(len(head) for head, _ in rows)  # one column for all sections, as XMRig
+        for group, options in grouped(self.table):
+            with formatter.section(group):
+                formatter.write_dl([(h.ljust(width), t) for h, t in map(help_row, options)])
 
 
-TABLE = build_table()
+def grouped(table: Table) -> list[tuple[str, list[CliOption]]]:
+    groups: dict[str, list[CliOption]] = {}
+    for opt in table.options:
+        groups.setdefault(opt.group, []).append(opt)
+    return list(groups.items())
 
 
-@dataclass
-class Parsed:
-    """The command line in order: (option, value) pairs, plus the positional leftovers."""
-
-    given: list[tuple[CliOption, Any, str]] = field(default_factory=list)
-
-    def has(self, flag_name: str) -> bool:
-        return any(o.long == f"--{flag_name}" for o, _, _ in self.given)
-
-    def value(self, flag_name: str) -> Any:
-        found = [v for o, v, _ in self.given if o.long == f"--{flag_name}"]
-        return found[-1] if found else None
-
-    def not_implemented(self) -> list[str]:
-        seen: list[str] = []
-        for opt, _, _ in self.given:
-            if not opt.implemented and opt.long not in seen:
-                seen.append(opt.long)
-        return seen
+def help_row(opt: CliOption) -> tuple[str, str]:
+    """XMRig's look: ``-o, --url=URL`` with long-only options lined up under the long names."""
+    shorts = [n for n in opt.names if not n.startswith("--")]
+    longs = [n for n in opt.names if n.startswith("--")]
+    head = (shorts[0] + ", " if shorts else "    ") + longs[0]
+    if opt.convert is not None:
+        head += f"={opt.metavar}"
+    note = "" if opt.implemented else " (accepted, not implemented)"
+    return head, opt.help + note
 
 
-def _convert(opt: CliOption, used: str, text: str) -> Any:
-    assert opt.convert is not None
-    try:
-        return opt.convert(text)
-    except ValueError as exc:
-        raise OptionError(opt.long, f"{show(text)}: {exc}") from None
+COMMAND = XmrigCommand(TABLE)
 
 
-def parse_argv(argv: list[str], table: Table = TABLE) -> Parsed:
-    """GNU-style: ``--name=value``, ``--name value``, ``-t 2``, ``-t2``; OptionError if bad."""
-    index = table.index()
+def command_for(table: Table) -> XmrigCommand:
+    return COMMAND if table is TABLE else XmrigCommand(table)
+
+
+def in_order(command: XmrigCommand, ctx: click.Context) -> Parsed:
+    values = {name: iter(v) for name, v in ctx.params.items() if isinstance(v, tuple)}
     parsed = Parsed()
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        i += 1
-        if arg == "--":
-            if i < len(argv):
-                raise OptionError(argv[i], "unexpected argument")
-            break
-        if arg.startswith("--"):
-            name, eq, inline = arg.partition("=")
-        elif arg.startswith("-") and len(arg) > 1:
-            name, inline = arg[:2], arg[2:]
-            eq = "=" if inline else ""
-            inline = inline.removeprefix("=")
-        else:
-            raise OptionError(arg, "unexpected argument (options start with - or --)")
-        opt = index.get(name)
-        if opt is None:
-            raise OptionError(name, "no such option (see --help)")
-        if opt.convert is None:
-            if eq:
-                raise OptionError(opt.long, "takes no value")
-            parsed.given.append((opt, True, name))
-            continue
-        if not eq:
-            if i >= len(argv):
-                raise OptionError(opt.long, f"needs a value ({opt.metavar})")
-            inline = argv[i]
-            i += 1
-        parsed.given.append((opt, _convert(opt, name, inline), name))
+    for param in ctx.meta[ORDER]:
+        opt = command.by_param[param.name]
+        parsed.given.append((opt, True if opt.convert is None else next(values[param.name])))
     return parsed
 
 
-def apply(parsed: Parsed, body: dict[str, Any]) -> Overrides:
-    overrides = Overrides(body)
-    for opt, value, _ in parsed.given:
-        opt.target(overrides, value, opt.long)
-    return overrides
+def one_line(command: XmrigCommand, exc: click.UsageError) -> OptionError:
+    """click's error as ours: ``--foo: no such option (see --help)``, ``--print-time: needs a
+    value (N)``, ``--no-cpu: takes no value``, ``--threads: "abc": expected ...``."""
+    index = command.table.index()
+    if isinstance(exc, click.NoSuchOption):
+        return OptionError(exc.option_name, "no such option (see --help)")
+    if isinstance(exc, click.BadOptionUsage) and exc.option_name in index:
+        opt = index[exc.option_name]
+        if opt.convert is None:
+            return OptionError(opt.long, "takes no value")
+        return OptionError(opt.long, f"needs a value ({opt.metavar})")
+    if isinstance(exc, click.BadParameter) and exc.param is not None and exc.param.name:
+        return OptionError(command.by_param[exc.param.name].long, exc.message)
+    return OptionError("command line", exc.message)
+
+
+def parse_argv(argv: list[str], table: Table = TABLE) -> Parsed:
+    """The options in the order given, each value checked; OptionError (one line) if bad."""
+    command = command_for(table)
+    try:
+        ctx = command.make_context(None, list(argv))
+    except click.UsageError as exc:
+        raise one_line(command, exc) from None
+    if ctx.args:
+        raise OptionError(ctx.args[0], "unexpected argument (options start with - or --)")
+    return in_order(command, ctx)
 
 
 def help_text(prog: str, table: Table = TABLE) -> str:
-    lines = [f"Usage: {prog} [OPTIONS]", ""]
-    group = None
-    for opt in table.options:
-        if opt.group != group:
-            if group is not None:
-                lines.append("")
-            group = opt.group
-            lines.append(f"{group}:")
-        shorts = [n for n in opt.names if not n.startswith("--")]
-        longs = [n for n in opt.names if n.startswith("--")]
-        head = (shorts[0] + ", " if shorts else "    ") + longs[0]
-        if opt.convert is not None:
-            head += f"={opt.metavar}"
-        note = "" if opt.implemented else " (accepted, not implemented)"
-        lines.append(f"  {head:<28} {opt.help}{note}")
-    return "\n".join(lines) + "\n"
+    command = command_for(table)
+    # XMRig's help is about 100 columns wide; a narrower terminal still wraps it
+    ctx = click.Context(command, info_name=prog, max_content_width=100)
+    return command.get_help(ctx) + "\n"
