@@ -19,7 +19,7 @@ from xminer.backends.cuda.devices import (
     default_thread,
     resident_blocks_per_sm,
 )
-from xminer.backends.gpu_common import per_hash_bytes
+from xminer.backends.gpu.layout import per_hash_bytes
 
 GIB = 1 << 30
 # What pycuda reports for an H100 SXM and for a small card (values of real boards).

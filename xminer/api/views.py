@@ -14,13 +14,13 @@ from xminer.api.machine import MachineInfo, floor2, instance_id, resources, work
 from xminer.api.settings import ApiSettings
 from xminer.backends import KNOWN_BACKENDS
 from xminer.randomx.binding import Flags
+from xminer.randomx.constants import SCRATCHPAD_SIZE
 from xminer.state import BackendStats, SeedSwitch, SharedState
 from xminer.version import __version__
 
 if TYPE_CHECKING:
     from xminer.miner import Miner
 
-SCRATCHPAD = 2 * 1024 * 1024  # rx/0 scratchpad per hash in flight
 ALGORITHMS = ["rx/0"]
 # the backend-specific keys of a backend that is not running here (disabled or unavailable)
 ABSENT_FIELDS: dict[str, dict[str, Any]] = {
@@ -191,7 +191,7 @@ class Views:
 
     @staticmethod
     def _cpu_memory(stats: BackendStats | None) -> int:
-        return sum(t.intensity for t in stats.threads) * SCRATCHPAD if stats else 0
+        return sum(t.intensity for t in stats.threads) * SCRATCHPAD_SIZE if stats else 0
 
     @staticmethod
     def _thread(backend: str, t: Any) -> dict[str, Any]:

@@ -246,7 +246,7 @@ class LaunchSizer:
 
 class GpuWorker(Worker):
     """A GPU thread (OpenCL, CUDA): owns the host object ``make_gpu`` returns (device buffers,
-    a :class:`~xminer.backends.gpu_common.GpuRandomX`), hashes ``config.intensity`` nonces a
+    a :class:`~xminer.backends.gpu.host.GpuRandomX`), hashes ``config.intensity`` nonces a
     batch and follows the miner's RandomX context: light mode uploads the context's cache,
     fast mode builds the dataset on the device from that cache (a card that reads the host's
     dataset, dataset_host, maps the context's)."""

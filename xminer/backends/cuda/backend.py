@@ -28,7 +28,7 @@ from xminer.backends.cuda.devices import (
 )
 from xminer.backends.cuda.nvml import Nvml
 from xminer.backends.cuda.status import cuda_status
-from xminer.backends.gpu_common import devices_hint, thread_profile
+from xminer.backends.gpu.profile import devices_hint, thread_profile
 from xminer.state import ThreadInfo
 
 log = logging.getLogger("xminer.cuda")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xminer.backends.cuda.status import cuda_status
-from xminer.backends.gpu_common import per_hash_bytes
+from xminer.backends.gpu.layout import per_hash_bytes
 from xminer.randomx.binding import CACHE_SIZE, DATASET_ITEM_SIZE, dataset_item_count
 
 #: memory left alone on every card (driver, context, local memory of the threads, display)

@@ -1,6 +1,6 @@
 """RandomX on a CUDA device through pycuda: module build/cache, key setup (light or fast), batches.
 
-The host algorithm is the OpenCL backend's (:class:`~xminer.backends.gpu_common.GpuRandomX`),
+The host algorithm is the OpenCL backend's (:class:`~xminer.backends.gpu.host.GpuRandomX`),
 over pycuda's primitives: the same kernels (``kernels/``, compiled by nvcc with -fmad=false,
 see compile.py), the same entry points launched in the same order with the same arguments:
 
@@ -46,7 +46,8 @@ from xminer.backends.cuda.devices import (
     dataset_bytes,
     list_devices,
 )
-from xminer.backends.gpu_common import (
+from xminer.backends.gpu.host import GpuRandomX
+from xminer.backends.gpu.layout import (
     CODE_WORDS,
     DATASET_LANES,
     HASH_BYTES,
@@ -57,7 +58,6 @@ from xminer.backends.gpu_common import (
     REGISTER_SLOTS,
     SCRATCHPAD_STRIDE,
     STATE_WORDS,
-    GpuRandomX,
 )
 from xminer.randomx.binding import CACHE_SIZE
 

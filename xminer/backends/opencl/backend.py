@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from xminer.backends.base import Backend, BackendContext, GpuWorker, Worker
-from xminer.backends.gpu_common import devices_hint, thread_profile
+from xminer.backends.gpu.profile import devices_hint, thread_profile
 from xminer.backends.opencl.devices import (
     DeviceInfo,
     PlatformInfo,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCRATCHPAD_BYTES = 2 * 1024 * 1024
+from xminer.randomx.constants import SCRATCHPAD_SIZE
 
 
 def default_pocl_cache() -> str:
@@ -108,7 +108,7 @@ class ThreadConfig:
         return int(self.device.split(":")[-1])
 
     def memory_bytes(self) -> int:
-        return self.intensity * (SCRATCHPAD_BYTES + 8192)
+        return self.intensity * (SCRATCHPAD_SIZE + 8192)
 
 
 def opencl_status() -> tuple[bool, str]:
@@ -242,7 +242,7 @@ def default_thread(device: DeviceInfo) -> ThreadConfig:
     """A conservative thread entry: a few hashes per compute unit (many on GPUs), within a
     quarter of the device memory and one max-size allocation for the scratchpads; the
     vendor's work-group size."""
-    per_hash = SCRATCHPAD_BYTES + 8192
+    per_hash = SCRATCHPAD_SIZE + 8192
     by_memory = max(1, min(device.global_mem // 4, device.max_alloc) // per_hash)
     by_units = max(1, device.compute_units * (4 if device.is_cpu else 8))
     return ThreadConfig(

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from xminer.backends.gpu_common import (
+from xminer.backends.gpu.host import GpuRandomX
+from xminer.backends.gpu.layout import (
     CODE_WORDS,
     DATASET_LANES,
     HASH_BYTES,
@@ -26,7 +27,6 @@ from xminer.backends.gpu_common import (
     REGISTER_SLOTS,
     SCRATCHPAD_STRIDE,
     STATE_WORDS,
-    GpuRandomX,
 )
 from xminer.backends.kernel_source import KERNEL_NAMES, kernel_source, source_digest
 from xminer.backends.opencl.devices import DeviceInfo, _import_cl, list_devices
