@@ -153,7 +153,7 @@ class Miner:
 
     @property
     def total_threads(self) -> int:
-        return sum(b.threads for b in self.backends.values())
+        return sum(b.thread_count for b in self.backends.values())
 
     def start_backends(self) -> None:
         for backend in self.backends.values():

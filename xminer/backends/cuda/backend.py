@@ -18,7 +18,7 @@ import re
 import threading
 from typing import Any
 
-from xminer.backends.base import Backend, BackendContext, GpuWorker, Worker
+from xminer.backends.base import Backend, BackendContext, Worker
 from xminer.backends.cuda.compile import cached_binary, find_nvcc, nvcc_info
 from xminer.backends.cuda.devices import (
     CudaDeviceInfo,
@@ -29,6 +29,7 @@ from xminer.backends.cuda.devices import (
 from xminer.backends.cuda.nvml import Nvml
 from xminer.backends.cuda.status import cuda_status
 from xminer.backends.gpu.profile import devices_hint, thread_profile
+from xminer.backends.gpu.worker import GpuWorker
 from xminer.state import ThreadInfo
 
 log = logging.getLogger("xminer.cuda")

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from xminer.backends.base import Backend, BackendContext, GpuWorker, Worker
+from xminer.backends.base import Backend, BackendContext, Worker
 from xminer.backends.gpu.profile import devices_hint, thread_profile
+from xminer.backends.gpu.worker import GpuWorker
 from xminer.backends.opencl.devices import (
     DeviceInfo,
     PlatformInfo,
