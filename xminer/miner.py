@@ -705,7 +705,7 @@ class BenchmarkSource:
     async def start(self, miner: Miner) -> None:
         # XMRig chains the hashes of a one-thread CPU benchmark (CpuWorker only): GPUs never chain
         cpu = miner.backends.get("cpu")
-        chained = cpu is not None and cpu.threads == 1
+        chained = cpu is not None and cpu.thread_count == 1
         mixed = chained and miner.total_threads > 1
         verdict = bench.verdict(self.size, chained, mixed)
         bench_log.info(
