@@ -15,7 +15,7 @@ import pytest
 
 from xminer.backends.base import BackendContext
 from xminer.backends.cpu import CpuBackend, CpuThread
-from xminer.backends.cpu.backend import CpuWorker
+from xminer.backends.cpu.worker import CpuWorker
 from xminer.backends.gpu.worker import LaunchSizer
 from xminer.job import Job, JobSlot
 from xminer.miner import Miner, MinerSettings
