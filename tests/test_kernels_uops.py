@@ -368,8 +368,8 @@ def test_register_slots_agree_with_the_kernels() -> None:
     """The hosts size the executor's work-group memory with REGISTER_SLOTS (RF_SLOTS)."""
     import re
 
+    from xminer.backends.gpu.kernel_source import kernel_dir
     from xminer.backends.gpu.layout import REGISTER_SLOTS
-    from xminer.backends.kernel_source import kernel_dir
 
     text = (kernel_dir() / "uops.cl").read_text()
     slots = {name: int(value) for name, value in re.findall(r"#define (RF_\w+) (\d+)", text)}

@@ -16,6 +16,7 @@ import numpy as np
 
 from xminer.backends.gpu import devices as gpu_devices
 from xminer.backends.gpu.host import GpuRandomX
+from xminer.backends.gpu.kernel_source import KERNEL_NAMES, kernel_source, source_digest
 from xminer.backends.gpu.layout import (
     CODE_WORDS,
     DATASET_LANES,
@@ -29,7 +30,6 @@ from xminer.backends.gpu.layout import (
     SCRATCHPAD_STRIDE,
     STATE_WORDS,
 )
-from xminer.backends.kernel_source import KERNEL_NAMES, kernel_source, source_digest
 from xminer.backends.opencl.devices import OclDevice, _import_cl, list_devices
 from xminer.randomx.binding import DATASET_ITEM_SIZE
 
