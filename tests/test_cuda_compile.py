@@ -19,7 +19,7 @@ from xminer.backends.cuda.compile import (
     choose_target,
     ptxas_usage,
 )
-from xminer.backends.kernel_source import KERNEL_NAMES, kernel_source
+from xminer.backends.gpu.kernel_source import KERNEL_NAMES, kernel_source
 from xminer.miner import Miner, MinerSettings
 
 pytestmark = pytest.mark.cuda

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from tests.cli_support import bench_sum
+from tests.gpu_reference import LibraryReference
 from tests.rx_vectors import VECTORS
 from xminer.backends.cuda import cuda_status
-from xminer.backends.gpu_common import LibraryReference
 from xminer.randomx import dataset_item_count
 
 pytestmark = pytest.mark.cuda

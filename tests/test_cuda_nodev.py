@@ -113,7 +113,7 @@ def test_no_device_reported_cleanly(stub_dir: Path, tmp_path: Path) -> None:
 
 @needs_pycuda
 def test_kernels_compile_through_the_host_path(stub_dir: Path, tmp_path: Path) -> None:
-    """device_binary (what CudaDevice.load uses): a CUBIN for sm_90 with the four entry
+    """device_binary (what CudaContext.load uses): a CUBIN for sm_90 with the four entry
     points, written to the cache and read back from it the second time."""
     code = """
 import json

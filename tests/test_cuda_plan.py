@@ -7,24 +7,26 @@ from __future__ import annotations
 
 import pytest
 
-from xminer.backends.cuda.backend import CudaBackend, plan_threads
 from xminer.backends.cuda.devices import (
-    DEFAULT_THREADS,
     RESERVED_BYTES,
-    CudaDeviceInfo,
-    CudaThreadConfig,
+    CudaDevice,
     batch_that_fits,
     dataset_bytes,
+)
+from xminer.backends.cuda.threads import (
+    DEFAULT_THREADS,
+    CudaThread,
     dataset_fits,
     default_thread,
+    plan_threads,
     resident_blocks_per_sm,
 )
-from xminer.backends.gpu_common import per_hash_bytes
+from xminer.backends.gpu.layout import per_hash_bytes
 
 GIB = 1 << 30
 # What pycuda reports for an H100 SXM and for a small card (values of real boards).
-H100 = CudaDeviceInfo(0, "NVIDIA H100 80GB HBM3", (9, 0), 132, 79 * GIB, "0000:19:00.0")
-SMALL = CudaDeviceInfo(1, "NVIDIA T400", (7, 5), 6, 2 * GIB, "0000:65:00.0")
+H100 = CudaDevice(0, "NVIDIA H100 80GB HBM3", (9, 0), 132, 79 * GIB, "0000:19:00.0")
+SMALL = CudaDevice(1, "NVIDIA T400", (7, 5), 6, 2 * GIB, "0000:65:00.0")
 
 
 def test_a_big_card_fills_its_memory_with_scratchpads_and_keeps_the_dataset() -> None:
@@ -35,7 +37,7 @@ def test_a_big_card_fills_its_memory_with_scratchpads_and_keeps_the_dataset() ->
     assert t.intensity == t.threads * t.blocks
     assert t.dataset_host is None and dataset_fits(H100.total_mem)
     # a card with more memory than its SMs keep busy: the resident blocks
-    many = CudaDeviceInfo(0, "big", (7, 5), 2, 79 * GIB, "0000:01:00.0")
+    many = CudaDevice(0, "big", (7, 5), 2, 79 * GIB, "0000:01:00.0")
     assert default_thread(many, fast=True).blocks == 2 * 16
 
 
@@ -93,11 +95,11 @@ def test_bad_thread_settings_raise_value_errors(bad: dict[str, object]) -> None:
 
 def test_thread_keys_in_xmrigs_order() -> None:
     """/2/backends: the thread's keys, hashrate (added by the API), then the device's."""
-    t = CudaThreadConfig(index=0, threads=32, blocks=528, bfactor=2, bsleep=10)
-    assert list(CudaBackend._details(t)) == [
+    t = CudaThread(index=0, threads=32, blocks=528, bfactor=2, bsleep=10)
+    assert list(t.api_fields()) == [
         "index", "threads", "blocks", "bfactor", "bsleep", "affinity", "dataset_host",
     ]  # fmt: skip
-    assert CudaBackend._device(H100) == {
+    assert H100.to_json() == {
         "name": "NVIDIA H100 80GB HBM3", "bus_id": "0000:19:00.0", "smx": 132, "arch": 90,
         "global_mem": 79 * GIB, "clock": 0, "memory_clock": 0,
     }  # fmt: skip

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from xminer.api.views import Views
+from xminer.api.machine import floor2
 from xminer.backends.cuda.nvml import GpuHealth, Nvml
+from xminer.backends.view import view_for
 from xminer.console.keys import health_lines
 from xminer.state import SharedState, ThreadInfo
 
@@ -77,7 +78,7 @@ def cuda_state(with_health: bool) -> SharedState:
 
 def test_api_thread_entry_keys_and_order() -> None:
     thread = cuda_state(with_health=True).backends["cuda"].threads[0]
-    entry = Views._thread("cuda", thread)
+    entry = view_for("cuda").thread_entry(thread, floor2)
     assert list(entry) == [
         "index", "threads", "blocks", "bfactor", "bsleep", "affinity", "dataset_host",
         "hashrate", "name", "bus_id", "smx", "arch", "global_mem", "clock", "memory_clock",

@@ -102,10 +102,10 @@ def device_build(rx: Any, cache: Cache, first: int, count: int, **kw: Any) -> by
 
 @pytest.fixture
 def fast_rx(opencl_kernels: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from xminer.backends import gpu_common
+    from xminer.backends.gpu import host
     from xminer.backends.opencl.randomx import OpenCLRandomX
 
-    monkeypatch.setattr(gpu_common, "DATASET_FIRST_LAUNCH", 8)  # several launches a range
+    monkeypatch.setattr(host, "DATASET_FIRST_LAUNCH", 8)  # several launches a range
     rx = OpenCLRandomX(mode="fast", intensity=1)
     rx.build_on_device = True  # PoCL, a CPU device, would copy the library's
     yield rx
@@ -142,10 +142,10 @@ def test_set_key_fast_builds_on_the_device(
     """set_key in fast mode: rx_init_dataset over every item into chunks of
     _dataset_chunk_items, no host dataset needed (a dataset of 3000 items here: a full one is
     34 M items, a quarter of an hour on PoCL)."""
-    from xminer.backends import gpu_common
+    from xminer.backends.gpu import host
 
     items = 3000
-    monkeypatch.setattr(gpu_common, "dataset_item_count", lambda: items)
+    monkeypatch.setattr(host, "dataset_item_count", lambda: items)
     monkeypatch.setattr(fast_rx, "_dataset_chunk_items", lambda n: CHUNK)
     assert fast_rx.set_key(KEY, cache)
     assert fast_rx.key == KEY and fast_rx.dataset_origin == "device"
@@ -171,9 +171,9 @@ def test_cpu_device_copies_the_library_dataset(fast_rx: Any) -> None:
 def test_set_key_fast_stopped(fast_rx: Any, cache: Cache, monkeypatch: pytest.MonkeyPatch) -> None:
     """A stop during the device's build: set_key says so, the key stays unset, nothing is kept;
     the next set_key builds it."""
-    from xminer.backends import gpu_common
+    from xminer.backends.gpu import host
 
-    monkeypatch.setattr(gpu_common, "dataset_item_count", lambda: 200)
+    monkeypatch.setattr(host, "dataset_item_count", lambda: 200)
     assert not fast_rx.set_key(KEY, cache, stop=lambda: True)
     assert fast_rx.key is None and fast_rx._chunks == [] and fast_rx._ss_programs is None
     assert fast_rx.set_key(KEY, cache)

@@ -299,10 +299,11 @@ def test_synthetic_programs_match_python_vm() -> None:
     compile and execute kernels: registers, fprc and scratchpads against the Python VM."""
     import pyopencl as cl
 
-    from xminer.backends import gpu_common as gc
+    from xminer.backends.gpu import layout as gc
     from xminer.backends.opencl import opencl_status
     from xminer.backends.opencl import randomx as ocl
     from xminer.randomx import Cache, Dataset, Flags, recommended_flags
+    from xminer.randomx.constants import SCRATCHPAD_SIZE
 
     ok, reason = opencl_status()
     if not ok:
@@ -326,7 +327,7 @@ def test_synthetic_programs_match_python_vm() -> None:
         ocl.launch(ck, "rx_init", lanes, lanes, inputs, meta_buf, np.uint32(1), zero, zero,
                    rx._state)  # fmt: skip
         ocl.launch(ck, "rx_fill_scratchpad", lanes, lanes, rx._state, rx._scratchpads)
-        pads = [bytearray(_read(ck, rx._scratchpads, gc.SCRATCHPAD_BYTES, i * gc.SCRATCHPAD_STRIDE))
+        pads = [bytearray(_read(ck, rx._scratchpads, SCRATCHPAD_SIZE, i * gc.SCRATCHPAD_STRIDE))
                 for i in range(lanes)]  # fmt: skip
         cl.enqueue_copy(ck.queue, rx._programs, np.frombuffer(programs, np.uint8))
         ocl.launch(ck, "rx_compile_program", lanes, lanes, rx._state, rx._programs, rx._code,
@@ -337,7 +338,7 @@ def test_synthetic_programs_match_python_vm() -> None:
             rx._code, *chunks, rx._ss_programs, np.uint32(1), np.uint32(1),
         )  # fmt: skip
         state = _read(ck, rx._state, lanes * gc.STATE_WORDS * 8)
-        device_pads = [_read(ck, rx._scratchpads, gc.SCRATCHPAD_BYTES, i * gc.SCRATCHPAD_STRIDE)
+        device_pads = [_read(ck, rx._scratchpads, SCRATCHPAD_SIZE, i * gc.SCRATCHPAD_STRIDE)
                        for i in range(lanes)]  # fmt: skip
     finally:
         rx.close()
@@ -367,8 +368,8 @@ def test_register_slots_agree_with_the_kernels() -> None:
     """The hosts size the executor's work-group memory with REGISTER_SLOTS (RF_SLOTS)."""
     import re
 
-    from xminer.backends.gpu_common import REGISTER_SLOTS
-    from xminer.backends.kernel_source import kernel_dir
+    from xminer.backends.gpu.kernel_source import kernel_dir
+    from xminer.backends.gpu.layout import REGISTER_SLOTS
 
     text = (kernel_dir() / "uops.cl").read_text()
     slots = {name: int(value) for name, value in re.findall(r"#define (RF_\w+) (\d+)", text)}

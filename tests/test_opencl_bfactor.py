@@ -9,13 +9,9 @@ from typing import Any
 
 import pytest
 
+from tests.gpu_reference import LibraryReference
 from tests.rx_vectors import VECTORS
-from xminer.backends.gpu_common import (
-    MAX_BFACTOR,
-    PROGRAM_COUNT,
-    PROGRAM_ITERATIONS,
-    LibraryReference,
-)
+from xminer.backends.gpu.layout import MAX_BFACTOR, PROGRAM_COUNT, PROGRAM_ITERATIONS
 
 pytestmark = pytest.mark.opencl
 

@@ -8,12 +8,14 @@ import pytest
 
 from tests.cli_support import spawn
 from xminer.backends.opencl import (
-    ThreadConfig,
+    OclThread,
     device_listing,
     list_devices,
     opencl_status,
 )
-from xminer.backends.opencl.devices import DeviceInfo, PlatformInfo, default_thread, list_platforms
+from xminer.backends.opencl.devices import OclDevice, OclPlatform, list_platforms
+from xminer.backends.opencl.threads import default_thread
+from xminer.randomx.constants import SCRATCHPAD_SIZE
 
 
 def test_status_and_listing_never_raise() -> None:
@@ -35,9 +37,9 @@ def test_pocl_device_listed() -> None:
     assert devices[0].key == "0:0"
     assert devices[0].name in device_listing()
     thread = default_thread(devices[0])
-    assert isinstance(thread, ThreadConfig)
+    assert isinstance(thread, OclThread)
     assert thread.intensity >= 1 and thread.worksize == 8  # PoCL: neither NVIDIA nor AMD
-    assert thread.memory_bytes() <= devices[0].global_mem
+    assert thread.intensity * (SCRATCHPAD_SIZE + 8192) <= devices[0].global_mem
 
 
 def test_missing_pyopencl_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,8 +54,8 @@ def test_missing_pyopencl_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_thread_bfactor_from_the_opencl_section() -> None:
-    """XMRig's bfactor of an opencl thread entry reaches its ThreadConfig (default 0)."""
-    from xminer.backends.opencl.backend import plan_threads
+    """XMRig's bfactor of an opencl thread entry reaches its OclThread (default 0)."""
+    from xminer.backends.opencl.threads import plan_threads
     from xminer.config.model import Config
 
     threads = [{"device": "0:0", "intensity": 4, "bfactor": 6}, {"device": "0:0", "intensity": 2}]
@@ -61,31 +63,31 @@ def test_thread_bfactor_from_the_opencl_section() -> None:
     plans = plan_threads(dict(options), [])
     assert [(p.intensity, p.bfactor) for p in plans] == [(4, 6), (2, 0)]
 
-    device = DeviceInfo(0, 0, "PoCL", "cpu", "vendor", "CPU", 2, 1 << 32, 1 << 30, "OpenCL C 1.2")
+    device = OclDevice(0, 0, "PoCL", "cpu", "vendor", "CPU", 2, 1 << 32, 1 << 30, "OpenCL C 1.2")
     assert [p.bfactor for p in plan_threads({}, [device])] == [0]
     assert [p.bfactor for p in plan_threads({"bfactor": 3}, [device])] == [3]
 
 
 # ---- platform, devices-hint, CPU devices and XMRig's thread profiles (opencl section) -------
-POCL = PlatformInfo(0, "FULL_PROFILE", "OpenCL 3.0 PoCL", "Portable Computing Language",
+POCL = OclPlatform(0, "FULL_PROFILE", "OpenCL 3.0 PoCL", "Portable Computing Language",
                     "The pocl project", "cl_khr_icd")  # fmt: skip
-NVIDIA = PlatformInfo(1, "FULL_PROFILE", "OpenCL 3.0 CUDA", "NVIDIA CUDA", "NVIDIA Corporation",
+NVIDIA = OclPlatform(1, "FULL_PROFILE", "OpenCL 3.0 CUDA", "NVIDIA CUDA", "NVIDIA Corporation",
                       "cl_khr_fp64")  # fmt: skip
-AMD = PlatformInfo(2, "FULL_PROFILE", "OpenCL 2.1 AMD-APP", "AMD Accelerated Parallel Processing",
+AMD = OclPlatform(2, "FULL_PROFILE", "OpenCL 2.1 AMD-APP", "AMD Accelerated Parallel Processing",
                    "Advanced Micro Devices, Inc.", "cl_khr_fp64")  # fmt: skip
 
 
-def gpu(platform: int, index: int) -> DeviceInfo:
-    return DeviceInfo(platform, index, "GPU platform", f"gpu{index}", "vendor", "GPU", 64,
+def gpu(platform: int, index: int) -> OclDevice:
+    return OclDevice(platform, index, "GPU platform", f"gpu{index}", "vendor", "GPU", 64,
                       16 << 30, 4 << 30, "OpenCL C 1.2", "01:00.0", "board")  # fmt: skip
 
 
-def keys(plans: list[ThreadConfig]) -> list[str]:
+def keys(plans: list[OclThread]) -> list[str]:
     return [p.device for p in plans]
 
 
 def test_platform_index_or_vendor_string() -> None:
-    from xminer.backends.opencl.backend import select_platforms
+    from xminer.backends.opencl.devices import select_platforms
 
     both = [POCL, NVIDIA]
     assert select_platforms(1, both) == [NVIDIA]
@@ -103,7 +105,7 @@ def test_platform_index_or_vendor_string() -> None:
 
 
 def test_devices_hint_picks_indexes_within_the_platform() -> None:
-    from xminer.backends.opencl.backend import plan_threads
+    from xminer.backends.opencl.threads import plan_threads
 
     devices = [gpu(1, 0), gpu(1, 1), gpu(1, 2)]
     assert keys(plan_threads({}, devices)) == ["1:0", "1:1", "1:2"]
@@ -117,7 +119,7 @@ def test_devices_hint_picks_indexes_within_the_platform() -> None:
 @pytest.mark.opencl
 def test_pocl_cpu_device_left_to_the_cpu_backend() -> None:
     """PoCL's CPU device: used when the CPU backend is off (or unknown), or when named."""
-    from xminer.backends.opencl.backend import plan_threads
+    from xminer.backends.opencl.threads import plan_threads
 
     ok, reason = opencl_status()
     if not ok:
@@ -151,7 +153,7 @@ def test_settings_tell_opencl_whether_the_cpu_backend_runs() -> None:
 
 def test_xmrig_thread_profile() -> None:
     """XMRig's entries: index within the platform, one worker per element of threads."""
-    from xminer.backends.opencl.backend import plan_threads
+    from xminer.backends.opencl.threads import plan_threads
     from xminer.config.model import Config
 
     section = {
@@ -227,7 +229,7 @@ def test_default_worksize_per_vendor() -> None:
     """A warp on NVIDIA, a wavefront on AMD GPUs, 8 on other devices (CPUs through PoCL)."""
     from dataclasses import replace
 
-    from xminer.backends.opencl.devices import default_worksize
+    from xminer.backends.opencl.threads import default_worksize
 
     card = gpu(0, 0)
     assert default_worksize(replace(card, vendor="NVIDIA Corporation")) == 32

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from xminer.backends.gpu_common import LibraryReference
+from tests.gpu_reference import LibraryReference
 
 pytestmark = [pytest.mark.opencl, pytest.mark.slow]
 

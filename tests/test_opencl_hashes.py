@@ -139,7 +139,7 @@ def test_missing_barrier_gives_wrong_hashes(opencl_kernels: Any, monkeypatch: An
     """The kernels built without their barriers (RX_DROP_BARRIERS) hash wrongly on PoCL, which
     runs a work-group's items one after another between barriers: the 4-lane kernels' barriers
     are needed, and the tests above would see one go missing."""
-    from xminer.backends import kernel_source as ks
+    from xminer.backends.gpu import kernel_source as ks
     from xminer.backends.opencl import randomx as ocl
 
     def without_barriers(defines: dict[str, str] | None = None) -> str:

@@ -13,9 +13,10 @@ from contextlib import contextmanager
 
 import pytest
 
-from xminer.backends.base import BackendContext, LaunchSizer
+from xminer.backends.base import BackendContext
 from xminer.backends.cpu import CpuBackend, CpuThread
-from xminer.backends.cpu.backend import CpuWorker
+from xminer.backends.cpu.worker import CpuWorker
+from xminer.backends.gpu.worker import LaunchSizer
 from xminer.job import Job, JobSlot
 from xminer.miner import Miner, MinerSettings
 from xminer.randomx.context import RandomXContext

@@ -36,8 +36,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from xminer.backends import gpu_common
-from xminer.backends.gpu_common import LibraryReference
+from tests.gpu_reference import LibraryReference
+from xminer.backends.gpu import host as gpu_host
 from xminer.randomx import VM, Cache, Dataset, Flags, Scanner, dataset_item_count
 from xminer.randomx.binding import DATASET_ITEM_SIZE, recommended_flags
 from xminer.randomx.context import build_dataset
@@ -183,7 +183,7 @@ def dataset_build(args: argparse.Namespace) -> bool:
         build_dataset(dataset, cache, args.cpu_threads)
         cpu_s = time.perf_counter() - started
         if items < total:  # the build's own item count, lowered for a partial run
-            gpu_common.dataset_item_count = lambda: items  # type: ignore[assignment]
+            gpu_host.dataset_item_count = lambda: items  # type: ignore[assignment]
         started = time.perf_counter()
         rx.set_key(KEY, cache)  # type: ignore[attr-defined]
         gpu_s = time.perf_counter() - started

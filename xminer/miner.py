@@ -153,7 +153,7 @@ class Miner:
 
     @property
     def total_threads(self) -> int:
-        return sum(b.threads for b in self.backends.values())
+        return sum(b.thread_count for b in self.backends.values())
 
     def start_backends(self) -> None:
         for backend in self.backends.values():
@@ -705,7 +705,7 @@ class BenchmarkSource:
     async def start(self, miner: Miner) -> None:
         # XMRig chains the hashes of a one-thread CPU benchmark (CpuWorker only): GPUs never chain
         cpu = miner.backends.get("cpu")
-        chained = cpu is not None and cpu.threads == 1
+        chained = cpu is not None and cpu.thread_count == 1
         mixed = chained and miner.total_threads > 1
         verdict = bench.verdict(self.size, chained, mixed)
         bench_log.info(

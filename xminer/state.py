@@ -117,9 +117,8 @@ class BackendStats:
     enabled: bool = False
     running: bool = False
     unavailable_reason: str = ""
-    profile: str = ""
     threads: list[ThreadInfo] = field(default_factory=list)
-    hw_errors: int = 0
+    hw_errors: int = 0  # GPU results the CPU did not confirm (the metrics show them)
     details: dict[str, object] = field(default_factory=dict)
 
     def hashrate(self) -> list[float | None]:

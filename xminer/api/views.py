@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from xminer.api.machine import MachineInfo, floor2, instance_id, resources, worker_id
 from xminer.api.settings import ApiSettings
 from xminer.backends import KNOWN_BACKENDS
+from xminer.backends.view import hashing, view_for
 from xminer.randomx.binding import Flags
 from xminer.state import BackendStats, SeedSwitch, SharedState
 from xminer.version import __version__
@@ -20,13 +21,7 @@ from xminer.version import __version__
 if TYPE_CHECKING:
     from xminer.miner import Miner
 
-SCRATCHPAD = 2 * 1024 * 1024  # rx/0 scratchpad per hash in flight
 ALGORITHMS = ["rx/0"]
-# the backend-specific keys of a backend that is not running here (disabled or unavailable)
-ABSENT_FIELDS: dict[str, dict[str, Any]] = {
-    "cpu": {"hw-aes": False, "priority": -1, "msr": False, "asm": False, "argon2-impl": "default"},
-    "opencl": {"platform": None},
-}
 
 
 def rates(values: list[float | None]) -> list[float | None]:
@@ -155,7 +150,7 @@ class Views:
 
     # ---- backends ----------------------------------------------------------------------
     def _is_running(self, stats: BackendStats) -> bool:
-        return stats.running and bool(stats.threads) and self.state.dataset.ready
+        return hashing(stats, self.state)
 
     def _running(self) -> list[BackendStats]:
         with self.state.lock:
@@ -166,43 +161,10 @@ class Views:
         return [self.backend(name) for name in KNOWN_BACKENDS]
 
     def backend(self, name: str) -> dict[str, Any]:
-        stats = self.state.backends.get(name)
-        backend = self.miner.backends.get(name)
-        running = stats is not None and self._is_running(stats)
-        entry: dict[str, Any] = {
-            "type": name,
-            "enabled": bool(stats and stats.enabled and backend is not None),
-            "algo": self.state.algo if running else None,
-            "profile": (stats.profile or "rx") if running and stats else None,
-        }
-        if backend is not None and stats is not None:
-            entry.update(stats.details)
-        elif name in ABSENT_FIELDS:
-            entry.update(ABSENT_FIELDS[name])
-            if stats is not None:  # what an unavailable backend still knows (absent_fields)
-                entry.update({k: v for k, v in stats.details.items() if k in entry})
-        if name == "cpu":
-            entry["hugepages"] = list(self.state.dataset.huge_pages)
-            entry["memory"] = self._cpu_memory(stats) if running else 0
-        if running and stats is not None:
-            entry["hashrate"] = rates(stats.hashrate())
-            entry["threads"] = [self._thread(name, t) for t in stats.threads]
-        return entry
-
-    @staticmethod
-    def _cpu_memory(stats: BackendStats | None) -> int:
-        return sum(t.intensity for t in stats.threads) * SCRATCHPAD if stats else 0
-
-    @staticmethod
-    def _thread(backend: str, t: Any) -> dict[str, Any]:
-        rate = rates(t.counter.rates())
-        if backend == "cpu":
-            return {"intensity": t.intensity, "affinity": t.affinity, "av": 1, "hashrate": rate}
-        # GPU threads: the thread's keys, the hashrate, the device's keys (XMRig's order)
-        out: dict[str, Any] = dict(t.details)
-        out["hashrate"] = rate
-        out.update(t.device)
-        return out
+        """The backend's entry as its view renders it (from the shared state alone)."""
+        stats = self.state.backends.get(name) or BackendStats(name)
+        built = name in self.miner.backends
+        return view_for(name).api_entry(stats, self.state, built, floor2)
 
     # ---- dmi ---------------------------------------------------------------------------
     @staticmethod

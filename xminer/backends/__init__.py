@@ -2,6 +2,8 @@
 
 Optional backends are imported lazily: a missing pyopencl, pycuda, ICD or driver makes that
 backend report itself unavailable with the reason; importing xminer never fails for it.
+How a backend shows itself (API, console) is its view, ``view_for(name)``, which needs no
+runtime.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import importlib
 from dataclasses import dataclass
 
 from xminer.backends.base import Backend, BackendContext, ResultSink, Worker
+from xminer.backends.view import BackendView, view_for
 
 KNOWN_BACKENDS = ("cpu", "opencl", "cuda")
 _MODULES = {
@@ -42,7 +45,9 @@ __all__ = [
     "Backend",
     "BackendContext",
     "BackendModule",
+    "BackendView",
     "ResultSink",
     "Worker",
     "load_backend_module",
+    "view_for",
 ]

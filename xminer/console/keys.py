@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from xminer.backends.view import HashrateRow, view_for
 from xminer.console.log import fmt_rate
 from xminer.state import SeedSwitch, SharedState
 
@@ -28,18 +29,9 @@ def hashrate_lines(state: SharedState) -> list[tuple[str, str]]:
     for name, backend in list(state.backends.items()):
         if not backend.threads:
             continue
-        unit = "CPU #" if name == "cpu" else "GPU #"
-        lines.append((name, f"| {unit} | AFFINITY | 10s H/s | 60s H/s | 15m H/s |"))
-        for t in backend.threads:
-            r = t.counter.rates()
-            affinity = str(t.affinity) if t.affinity >= 0 else "-1"
-            lines.append(
-                (
-                    name,
-                    f"| {t.index:>5} | {affinity:>8} | {fmt_rate(r[0]):>7} "
-                    f"| {fmt_rate(r[1]):>7} | {fmt_rate(r[2]):>7} |",
-                )
-            )
+        view = view_for(name)
+        lines.append((name, f"| {view.hashrate_unit} | AFFINITY | 10s H/s | 60s H/s | 15m H/s |"))
+        lines += [(name, _thread_row(row)) for row in view.hashrate_rows(backend)]
     total = state.total_hashrate()
     if not lines:
         lines.append(("miner", "no threads are hashing"))
@@ -62,6 +54,15 @@ def hashrate_lines(state: SharedState) -> list[tuple[str, str]]:
     if switch is not None:
         lines.append(("rx", seed_switch_line(switch)))
     return lines
+
+
+def _thread_row(row: HashrateRow) -> str:
+    affinity = str(row.affinity) if row.affinity >= 0 else "-1"
+    r = row.rates
+    return (
+        f"| {row.index:>5} | {affinity:>8} | {fmt_rate(r[0]):>7} "
+        f"| {fmt_rate(r[1]):>7} | {fmt_rate(r[2]):>7} |"
+    )
 
 
 def seed_switch_line(switch: SeedSwitch) -> str:
@@ -110,29 +111,14 @@ def health_lines(state: SharedState, miner: Miner | None = None, sensed: bool = 
     ``sensed``: only the devices with a sensor reading (the periodic report), else every
     device, "no sensor data" where there is none (the e key).
     """
-    from xminer.backends.cuda.nvml import GpuHealth
-
     lines: list[str] = []
     gpus = [
         b for name, b in list(state.backends.items())
-        if name != "cpu" and (b.running or (miner is not None and name in miner.backends))
+        if view_for(name).reports_health
+        and (b.running or (miner is not None and name in miner.backends))
     ]  # fmt: skip
     for backend in gpus:
-        seen: set[object] = set()
-        for t in backend.threads:
-            device, health = t.device, t.device.get("health")
-            where = device.get("bus_id", t.details.get("index", t.index))
-            if where in seen or (sensed and not isinstance(health, dict)):
-                continue
-            seen.add(where)
-            label = " ".join(
-                str(v) for v in (f"#{t.details.get('index', t.index)}", device.get("bus_id"),
-                                 device.get("name")) if v
-            )  # fmt: skip
-            reading = GpuHealth.from_json(health).describe() if isinstance(health, dict) else ""
-            lines.append(f"HEALTH {backend.name} {label} {reading or 'no sensor data'}")
-        if not backend.threads and not sensed:
-            lines.append(f"HEALTH {backend.name}: no devices")
+        lines += view_for(backend.name).health_lines(backend, sensed)
     if not gpus and not sensed:
         return ["HEALTH no GPU backends are running"]
     return lines

@@ -12,10 +12,8 @@ import enum
 import threading
 from collections.abc import Callable
 
-HASH_SIZE = 32
-DATASET_ITEM_SIZE = 64
-CACHE_SIZE = 256 * 1024 * 1024
-SCRATCHPAD_SIZE = 2 * 1024 * 1024
+# the sizes are imported from here too (xminer.randomx re-exports them)
+from xminer.randomx.constants import CACHE_SIZE, DATASET_ITEM_SIZE, HASH_SIZE  # noqa: F401
 
 
 class Flags(enum.IntFlag):

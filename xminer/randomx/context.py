@@ -17,9 +17,8 @@ import psutil
 from xminer.randomx import datasetinit
 from xminer.randomx.binding import VM, Cache, Dataset, Flags, dataset_item_count, recommended_flags
 from xminer.randomx.cachemem import cache_memory_address
+from xminer.randomx.constants import CACHE_SIZE, DATASET_BYTES
 
-DATASET_BYTES = 2181038080
-CACHE_BYTES = 268435456
 AHEAD_SPARE_BYTES = 512 * 1024 * 1024  # left to the rest of the machine by a second buffer
 CHUNKS_PER_THREAD = 64
 
@@ -265,7 +264,7 @@ class RandomXContext:
 
     def ahead_memory_problem(self) -> str:
         """Why a second cache (and dataset) cannot be built now; "" when it can."""
-        needed = CACHE_BYTES + (DATASET_BYTES if self.fast else 0) + AHEAD_SPARE_BYTES
+        needed = CACHE_SIZE + (DATASET_BYTES if self.fast else 0) + AHEAD_SPARE_BYTES
         available = psutil.virtual_memory().available
         if available < needed:
             mib = 1024 * 1024

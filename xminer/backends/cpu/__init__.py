@@ -1,3 +1,9 @@
+"""The CPU backend over librandomx.
+
+backend.py: the Backend; worker.py: its thread (a VM and the C batch loop); threads.py: how
+many threads and where; view.py: how it shows itself.
+"""
+
 from xminer.backends.cpu.backend import CpuBackend
 from xminer.backends.cpu.threads import CpuThread, plan_threads
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xminer.cpuinfo import CpuInfo
-
-SCRATCHPAD_L3 = 2 * 1024 * 1024  # rx/0 wants 2 MiB of L3 per thread
+from xminer.randomx.constants import SCRATCHPAD_SIZE
 
 
 @dataclass(frozen=True)
@@ -17,7 +16,7 @@ class CpuThread:
 
 def auto_thread_count(info: CpuInfo, max_threads_hint: int = 100) -> int:
     """L3 / 2 MiB, at most the logical CPUs, scaled by --cpu-max-threads-hint (percent)."""
-    by_cache = info.l3 // SCRATCHPAD_L3 if info.l3 else info.threads
+    by_cache = info.l3 // SCRATCHPAD_SIZE if info.l3 else info.threads  # a scratchpad a thread
     count = max(1, min(by_cache, info.threads))
     if max_threads_hint < 100:
         count = max(1, min(count, info.threads * max_threads_hint // 100))

@@ -3,6 +3,10 @@
 Running them needs a CUDA driver, a device and pycuda; :func:`cuda_status` reports whether
 that is possible here and never raises.  Import ``xminer.backends.cuda.randomx`` (pycuda,
 numpy) only when it says so.
+
+backend.py: the Backend (and NVML's health readings); worker.py: its thread; devices.py: the
+devices; threads.py: the thread plan; randomx.py: the runtime (contexts, buffers, launches);
+compile.py: nvcc and the kernel cache; nvml.py: the sensors; view.py: how it shows itself.
 """
 
 from __future__ import annotations
@@ -15,13 +19,9 @@ from xminer.backends.cuda.compile import (
     device_binary,
     find_nvcc,
 )
-from xminer.backends.cuda.devices import (
-    CudaDeviceInfo,
-    CudaThreadConfig,
-    device_listing,
-    list_devices,
-)
+from xminer.backends.cuda.devices import CudaDevice, device_listing, list_devices
 from xminer.backends.cuda.status import cuda_status
+from xminer.backends.cuda.threads import CudaThread
 
 
 def create_backend(ctx: object, options: dict[str, object] | None = None) -> object:
@@ -34,8 +34,8 @@ def create_backend(ctx: object, options: dict[str, object] | None = None) -> obj
 __all__ = [
     "CUDA_ARCHS",
     "CudaCompileError",
-    "CudaDeviceInfo",
-    "CudaThreadConfig",
+    "CudaDevice",
+    "CudaThread",
     "compile_cuda",
     "create_backend",
     "cuda_source",

@@ -18,105 +18,33 @@ import re
 import threading
 from typing import Any
 
-from xminer.backends.base import Backend, BackendContext, GpuWorker, Worker
+from xminer.backends.base import BackendContext
 from xminer.backends.cuda.compile import cached_binary, find_nvcc, nvcc_info
-from xminer.backends.cuda.devices import (
-    CudaDeviceInfo,
-    CudaThreadConfig,
-    default_thread,
-    list_devices,
-)
+from xminer.backends.cuda.devices import CudaDevice, list_devices
 from xminer.backends.cuda.nvml import Nvml
 from xminer.backends.cuda.status import cuda_status
-from xminer.backends.gpu_common import devices_hint, thread_profile
-from xminer.state import ThreadInfo
+from xminer.backends.cuda.threads import CudaThread, plan_threads
+from xminer.backends.cuda.worker import CudaWorker
+from xminer.backends.gpu.backend import GpuBackend
 
 log = logging.getLogger("xminer.cuda")
 
-THREAD_KEYS = ("index", "threads", "blocks", "intensity", "bfactor", "bsleep", "dataset_host")
 HEALTH_INTERVAL = 5.0  # seconds between NVML readings
 
 
-def _profile(options: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """The rx profile's thread list, else the "threads" option's; None when neither."""
-    profile = thread_profile(options)
-    threads = options.get("threads")
-    if profile is None and isinstance(threads, list):
-        return [t.to_json() if isinstance(t, CudaThreadConfig) else dict(t) for t in threads]
-    return profile
-
-
-def plan_threads(
-    options: dict[str, Any], devices: list[CudaDeviceInfo], fast: bool
-) -> list[CudaThreadConfig]:
-    """Thread entries from the cuda config section and the CLI.
-
-    An "rx" (or "rx/0") profile lists threads explicitly as XMRig writes them:
-    ``[{"index": 0, "threads": 32, "blocks": 264, "bfactor": 0, "bsleep": 0}]``
-    ("intensity" may replace "blocks"; "dataset_host": true keeps the dataset in host
-    memory); ``false`` turns CUDA off for RandomX.  Without one,
-    every selected device gets :func:`default_thread`, with "threads", "blocks",
-    "intensity", "bfactor-hint" and "bsleep-hint" of the options applied when given.
-    The device selection (--cuda-devices) filters either list.
-    """
-    wanted = devices_hint(options)
-    known = {d.index for d in devices}
-    explicit = _profile(options)
-    if explicit is not None:
-        plans = []
-        for entry in explicit:
-            fields = {k: entry[k] for k in THREAD_KEYS if entry.get(k) is not None}
-            plans.append(CudaThreadConfig(**fields))
-        return [p for p in plans if p.index in known and (wanted is None or p.index in wanted)]
-    plans = []
-    for device in devices:
-        if wanted is not None and device.index not in wanted:
-            continue
-        plan = default_thread(device, fast)
-        threads = int(options.get("threads") or plan.threads)
-        blocks = int(options.get("blocks") or 0)
-        intensity = int(options.get("intensity") or 0)
-        if not blocks and not intensity:
-            intensity = plan.intensity  # the default's hash count, whatever the block size
-        plans.append(
-            CudaThreadConfig(
-                index=device.index, threads=threads, blocks=blocks, intensity=intensity,
-                bfactor=int(options.get("bfactor-hint") or 0),
-                bsleep=int(options.get("bsleep-hint") or 0),
-                dataset_host=plan.dataset_host,
-            )
-        )  # fmt: skip
-    return plans
-
-
-class CudaWorker(GpuWorker):
-    config: CudaThreadConfig
-
-    def make_gpu(self, mode: str) -> Any:
-        from xminer.backends.cuda.randomx import CudaRandomX
-
-        gpu = CudaRandomX(
-            self.config.index, mode=mode, intensity=self.config.intensity,
-            threads=self.config.threads, bfactor=self.config.bfactor, bsleep=self.config.bsleep,
-            dataset_host=self.config.dataset_host,
-        )  # fmt: skip
-        self.info.details["dataset_host"] = gpu.dataset_host  # what it does, not the hint
-        return gpu
-
-
-class CudaBackend(Backend):
+class CudaBackend(GpuBackend):
     name = "cuda"
+    worker_class = CudaWorker
+    devices: list[CudaDevice]
+    plan: list[CudaThread]
 
     def __init__(self, ctx: BackendContext, options: dict[str, Any] | None = None) -> None:
-        super().__init__(ctx)
-        self.options = dict(options or {})
-        self.devices: list[CudaDeviceInfo] = []
-        self.plan: list[CudaThreadConfig] = []
+        super().__init__(ctx, options)
         self.nvml = Nvml(self.options.get("nvml", True))  # type: ignore[arg-type]
         self._health_stop = threading.Event()
         self._health_thread: threading.Thread | None = None
 
-    def availability(self) -> str | None:
+    def runtime_unavailable(self) -> str | None:
         ok, reason = cuda_status()
         if not ok:
             return reason
@@ -124,13 +52,22 @@ class CudaBackend(Backend):
             import numpy  # noqa: F401
         except ImportError as exc:
             return f"unavailable: numpy missing ({exc})"
-        self.devices = list_devices()
-        try:
-            self.plan = plan_threads(self.options, self.devices, self.ctx.rx.fast)
-        except (TypeError, ValueError) as exc:
-            return f"unavailable: bad cuda thread settings ({exc})"
-        if not self.plan:
-            return "unavailable: no CUDA device selected"
+        return None
+
+    def find_devices(self) -> list[CudaDevice]:
+        return list_devices()
+
+    def plan_threads(self) -> list[CudaThread]:
+        return plan_threads(self.options, self.devices, self.ctx.rx.fast)
+
+    def bad_settings(self, exc: Exception) -> str:
+        return f"unavailable: bad cuda thread settings ({exc})"
+
+    def why_no_threads(self) -> str:
+        return "unavailable: no CUDA device selected"
+
+    def plan_unavailable(self) -> str | None:
+        """Without nvcc, every device needs the kernels cached for its architecture."""
         if find_nvcc() is None:
             by_index = {d.index: d for d in self.devices}
             for t in self.plan:
@@ -138,40 +75,17 @@ class CudaBackend(Backend):
                     return "unavailable: nvcc not found and no cached kernels (CUDA_HOME)"
         return None
 
-    def make_workers(self) -> list[Worker]:
-        if not self.plan:
-            self.availability()
+    def prepare_devices(self) -> None:
         from xminer.backends.cuda.randomx import cuda_device
 
         for index in sorted({t.index for t in self.plan}):
             cuda_device(index, load=False)  # contexts owned by this (long-lived) thread
-        by_index = {d.index: d for d in self.devices}
-        new_counter = self.ctx.state.new_counter
-        return [
-            CudaWorker(
-                self,
-                ThreadInfo(
-                    i, new_counter(), -1, t.intensity, self._details(t),
-                    self._device(by_index.get(t.index)),
-                ),
-                t,
-            )
-            for i, t in enumerate(self.plan)
-        ]  # fmt: skip
 
-    @staticmethod
-    def _details(t: CudaThreadConfig) -> dict[str, object]:
-        """A thread's /2/backends keys, in XMRig's order (then hashrate, then the device's)."""
-        return {
-            "index": t.index, "threads": t.threads, "blocks": t.blocks,
-            "bfactor": t.bfactor, "bsleep": t.bsleep, "affinity": -1,
-            "dataset_host": bool(t.dataset_host),
-        }  # fmt: skip
-
-    @staticmethod
-    def _device(device: CudaDeviceInfo | None) -> dict[str, object]:
-        """A thread's device keys in /2/backends (after its hashrate); health comes later."""
-        return device.to_json() if device is not None else {}
+    def thread_line(self, thread: CudaThread, device: CudaDevice | None) -> str:  # type: ignore[override]
+        name = device.describe() if device else f"#{thread.index}"
+        return (
+            f"{name} threads {thread.threads} blocks {thread.blocks} intensity {thread.intensity}"
+        )
 
     # -- health (NVML) -----------------------------------------------------------------------
     def start(self) -> None:
@@ -215,18 +129,6 @@ class CudaBackend(Backend):
                 readings[bus] = health.to_json() if health is not None else None
             if readings[bus] is not None:
                 worker.info.device = {**worker.info.device, "health": readings[bus]}
-
-    def describe(self) -> list[str]:
-        by_index = {d.index: d for d in self.devices}
-        lines = []
-        for t in self.plan:
-            dev = by_index.get(t.index)
-            name = dev.describe() if dev else f"#{t.index}"
-            lines.append(
-                f"{name} threads {t.threads} blocks {t.blocks} intensity {t.intensity} "
-                f"mode {'fast' if self.ctx.rx.fast else 'light'}"
-            )
-        return lines
 
     def api_fields(self) -> dict[str, object]:
         versions = self.versions()

@@ -22,7 +22,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from xminer.backends.kernel_source import kernel_source, source_digest
+from xminer.backends.gpu.kernel_source import kernel_source, source_digest
 
 CUDA_ARCHS: tuple[str, ...] = ("sm_75", "sm_80", "sm_90")
 NVCC_FLAGS: tuple[str, ...] = ("-ptx", "-fmad=false", "-std=c++17", "--Werror", "all-warnings")

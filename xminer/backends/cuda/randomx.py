@@ -1,6 +1,6 @@
 """RandomX on a CUDA device through pycuda: module build/cache, key setup (light or fast), batches.
 
-The host algorithm is the OpenCL backend's (:class:`~xminer.backends.gpu_common.GpuRandomX`),
+The host algorithm is the OpenCL backend's (:class:`~xminer.backends.gpu.host.GpuRandomX`),
 over pycuda's primitives: the same kernels (``kernels/``, compiled by nvcc with -fmad=false,
 see compile.py), the same entry points launched in the same order with the same arguments:
 
@@ -41,12 +41,14 @@ import pycuda.driver as drv
 from xminer.backends.cuda.compile import ENTRY_POINTS, DeviceBinary, device_binary
 from xminer.backends.cuda.devices import (
     RESERVED_BYTES,
-    CudaDeviceInfo,
+    CudaDevice,
     batch_that_fits,
     dataset_bytes,
     list_devices,
 )
-from xminer.backends.gpu_common import (
+from xminer.backends.gpu import devices as gpu_devices
+from xminer.backends.gpu.host import GpuRandomX
+from xminer.backends.gpu.layout import (
     CODE_WORDS,
     DATASET_LANES,
     HASH_BYTES,
@@ -57,17 +59,16 @@ from xminer.backends.gpu_common import (
     REGISTER_SLOTS,
     SCRATCHPAD_STRIDE,
     STATE_WORDS,
-    GpuRandomX,
 )
 from xminer.randomx.binding import CACHE_SIZE
 
 log = logging.getLogger("xminer.cuda")
 
 
-class CudaDevice:
+class CudaContext:
     """A context and the loaded kernel module for one device (one per device and process)."""
 
-    def __init__(self, info: CudaDeviceInfo) -> None:
+    def __init__(self, info: CudaDevice) -> None:
         drv.init()
         self.info = info
         self.lock = threading.Lock()
@@ -127,29 +128,21 @@ class CudaDevice:
             self.context.detach()  # pops it as well
 
 
-_devices: dict[int, CudaDevice] = {}
+_devices: dict[int, CudaContext] = {}
 _devices_lock = threading.Lock()
 
 
-def resolve_device(device: CudaDeviceInfo | int | str | None) -> CudaDeviceInfo:
-    devices = list_devices()
-    if not devices:
-        raise RuntimeError("no CUDA device")
-    if device is None:
-        return devices[0]
-    index = device.index if isinstance(device, CudaDeviceInfo) else int(device)
-    for d in devices:
-        if d.index == index:
-            return d
-    raise ValueError(f"no CUDA device {index}")
+def resolve_device(device: CudaDevice | int | str | None) -> CudaDevice:
+    index = device.index if isinstance(device, CudaDevice) else device
+    return gpu_devices.resolve_device(list_devices(), None if index is None else int(index), "CUDA")
 
 
-def cuda_device(device: CudaDeviceInfo | int | str | None = None, load: bool = True) -> CudaDevice:
+def cuda_device(device: CudaDevice | int | str | None = None, load: bool = True) -> CudaContext:
     """The process's context for a device (made on first use), with its kernels loaded."""
     info = resolve_device(device)
     with _devices_lock:
         if info.index not in _devices:
-            _devices[info.index] = CudaDevice(info)
+            _devices[info.index] = CudaContext(info)
         dev = _devices[info.index]
     if load:
         dev.load()
@@ -199,7 +192,7 @@ class CudaRandomX(GpuRandomX):
 
     def __init__(
         self,
-        device: CudaDeviceInfo | int | str | None = None,
+        device: CudaDevice | int | str | None = None,
         mode: str = "light",
         intensity: int = 32,
         threads: int = 32,

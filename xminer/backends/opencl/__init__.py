@@ -2,17 +2,21 @@
 
 Use :func:`opencl_status` to learn whether it can run here, and import
 ``xminer.backends.opencl.randomx`` (which needs pyopencl and numpy) only when it can.
+
+backend.py: the Backend; worker.py: its thread; devices.py: platforms and devices;
+threads.py: the thread plan; randomx.py: the runtime (kernels, buffers, launches);
+view.py: how it shows itself.
 """
 
 from __future__ import annotations
 
 from xminer.backends.opencl.devices import (
-    DeviceInfo,
-    ThreadConfig,
+    OclDevice,
     device_listing,
     list_devices,
     opencl_status,
 )
+from xminer.backends.opencl.threads import OclThread
 
 
 def create_backend(ctx: object, options: dict[str, object] | None = None) -> object:
@@ -23,8 +27,8 @@ def create_backend(ctx: object, options: dict[str, object] | None = None) -> obj
 
 
 __all__ = [
-    "DeviceInfo",
-    "ThreadConfig",
+    "OclDevice",
+    "OclThread",
     "create_backend",
     "device_listing",
     "list_devices",

@@ -1,14 +1,40 @@
-"""OpenCL platform/device enumeration and per-device thread settings (no hard dependency)."""
+"""OpenCL platforms and devices: enumeration, listings and the platform choice (pyopencl is
+imported only when they are listed)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCRATCHPAD_BYTES = 2 * 1024 * 1024
+DEFAULT_PLATFORM = "AMD"  # XMRig's default "platform"; matching nothing, xminer takes them all
+
+
+def select_platforms(choice: object, platforms: list[OclPlatform]) -> list[OclPlatform]:
+    """The platforms ``opencl.platform`` picks (ValueError with the reason: none of them).
+
+    An int (or a string of digits) is a platform index; another string picks the platforms
+    whose vendor or name contains it (case-insensitive).  The default "AMD" (or no choice)
+    falls back to every platform when it matches nothing, so PoCL works out of the box.
+    """
+    if choice is None or choice == "":
+        choice = DEFAULT_PLATFORM
+    if isinstance(choice, str) and choice.strip().isdigit():
+        choice = int(choice.strip())
+    if isinstance(choice, int) and not isinstance(choice, bool):
+        if 0 <= choice < len(platforms):
+            return [platforms[choice]]
+        raise ValueError(f"OpenCL platform {choice} not found ({len(platforms)} platform(s))")
+    text = str(choice)
+    found = [p for p in platforms if p.matches(text)]
+    if found:
+        return found
+    if text.strip().upper() == DEFAULT_PLATFORM:
+        return list(platforms)
+    names = ", ".join(f"#{p.index} {p.name} ({p.vendor})" for p in platforms) or "none"
+    raise ValueError(f'OpenCL platform "{text}" not found (platforms: {names})')
 
 
 def default_pocl_cache() -> str:
@@ -24,7 +50,7 @@ def _import_cl() -> Any:
 
 
 @dataclass(frozen=True)
-class PlatformInfo:
+class OclPlatform:
     """One OpenCL platform, as XMRig shows it in the ``platform`` key of /2/backends."""
 
     index: int
@@ -47,7 +73,7 @@ class PlatformInfo:
 
 
 @dataclass(frozen=True)
-class DeviceInfo:
+class OclDevice:
     """One OpenCL device, addressed by platform and device index (within the platform)."""
 
     platform_index: int
@@ -86,31 +112,6 @@ class DeviceInfo:
         )
 
 
-@dataclass
-class ThreadConfig:
-    """A mining thread on a device: hashes per launch, work-group size, and XMRig's RandomX
-    ``bfactor`` (each program in 2**bfactor launches; the host clamps it to 0..MAX_BFACTOR).
-
-    ``threads`` is the host-thread affinity list of the XMRig thread entry it comes from (each
-    element starts one worker) and ``affinity`` this worker's element (-1: not pinned).
-    """
-
-    device: str  # DeviceInfo.key
-    intensity: int
-    worksize: int = 1
-    bfactor: int = 0
-    threads: list[int] = field(default_factory=lambda: [-1])
-    affinity: int = -1
-
-    @property
-    def index(self) -> int:
-        """The device's index within its platform (XMRig's thread ``index``)."""
-        return int(self.device.split(":")[-1])
-
-    def memory_bytes(self) -> int:
-        return self.intensity * (SCRATCHPAD_BYTES + 8192)
-
-
 def opencl_status() -> tuple[bool, str]:
     """(usable, reason): whether pyopencl imports and sees at least one device."""
     try:
@@ -126,7 +127,7 @@ def opencl_status() -> tuple[bool, str]:
     return True, f"{count} OpenCL device(s)"
 
 
-def list_platforms() -> list[PlatformInfo]:
+def list_platforms() -> list[OclPlatform]:
     """Every OpenCL platform, in the ICD loader's order; empty when OpenCL is unavailable."""
     try:
         cl = _import_cl()
@@ -136,7 +137,7 @@ def list_platforms() -> list[PlatformInfo]:
     out = []
     for i, p in enumerate(platforms):
         out.append(
-            PlatformInfo(
+            OclPlatform(
                 index=i, profile=p.profile.strip(), version=p.version.strip(),
                 name=p.name.strip(), vendor=p.vendor.strip(), extensions=p.extensions.strip(),
             )
@@ -170,7 +171,7 @@ def _board(dev: Any) -> str:
     return ""
 
 
-def list_devices() -> list[DeviceInfo]:
+def list_devices() -> list[OclDevice]:
     """Every device of every platform; empty when OpenCL is unavailable."""
     ok, _ = opencl_status()
     if not ok:
@@ -180,7 +181,7 @@ def list_devices() -> list[DeviceInfo]:
     for pi, platform in enumerate(cl.get_platforms()):
         for di, dev in enumerate(platform.get_devices()):
             found.append(
-                DeviceInfo(
+                OclDevice(
                     platform_index=pi,
                     device_index=di,
                     platform=platform.name.strip(),
@@ -225,27 +226,3 @@ def platforms_listing() -> str:
     if not platforms:
         lines.append(opencl_status()[1])
     return "\n".join(lines).rstrip() + "\n"
-
-
-def default_worksize(device: DeviceInfo) -> int:
-    """Hashes a work-group: a warp on NVIDIA (32), a wavefront on AMD (64), 8 elsewhere (the
-    micro-op streams and VM registers are laid out across a group's lanes)."""
-    vendor = device.vendor.lower()
-    if "nvidia" in vendor:
-        return 32
-    if "amd" in vendor or "advanced micro devices" in vendor:
-        return 64 if not device.is_cpu else 8
-    return 8
-
-
-def default_thread(device: DeviceInfo) -> ThreadConfig:
-    """A conservative thread entry: a few hashes per compute unit (many on GPUs), within a
-    quarter of the device memory and one max-size allocation for the scratchpads; the
-    vendor's work-group size."""
-    per_hash = SCRATCHPAD_BYTES + 8192
-    by_memory = max(1, min(device.global_mem // 4, device.max_alloc) // per_hash)
-    by_units = max(1, device.compute_units * (4 if device.is_cpu else 8))
-    return ThreadConfig(
-        device=device.key, intensity=int(min(by_memory, by_units)),
-        worksize=default_worksize(device),
-    )  # fmt: skip

@@ -14,7 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from xminer.backends.gpu_common import (
+from xminer.backends.gpu import devices as gpu_devices
+from xminer.backends.gpu.host import GpuRandomX
+from xminer.backends.gpu.kernel_source import KERNEL_NAMES, kernel_source, source_digest
+from xminer.backends.gpu.layout import (
     CODE_WORDS,
     DATASET_LANES,
     HASH_BYTES,
@@ -26,10 +29,8 @@ from xminer.backends.gpu_common import (
     REGISTER_SLOTS,
     SCRATCHPAD_STRIDE,
     STATE_WORDS,
-    GpuRandomX,
 )
-from xminer.backends.kernel_source import KERNEL_NAMES, kernel_source, source_digest
-from xminer.backends.opencl.devices import DeviceInfo, _import_cl, list_devices
+from xminer.backends.opencl.devices import OclDevice, _import_cl, list_devices
 from xminer.randomx.binding import DATASET_ITEM_SIZE
 
 cl = _import_cl()
@@ -66,7 +67,7 @@ def _build(ctx: Any, device: Any, source: str, options: list[str]) -> Any:
 class CompiledKernels:
     """A context, queue and built program for one device, with its kernels."""
 
-    device_info: DeviceInfo
+    device_info: OclDevice
     device: Any
     context: Any
     queue: Any
@@ -85,21 +86,13 @@ EXECUTORS = ("grouped", "switch")
 _compiled_lock = threading.Lock()
 
 
-def resolve_device(device: DeviceInfo | str | None) -> DeviceInfo:
-    devices = list_devices()
-    if not devices:
-        raise RuntimeError("no OpenCL device")
-    if device is None:
-        return devices[0]
-    key = device.key if isinstance(device, DeviceInfo) else device
-    for d in devices:
-        if d.key == key:
-            return d
-    raise ValueError(f"no OpenCL device {key!r}")
+def resolve_device(device: OclDevice | str | None) -> OclDevice:
+    key = device.key if isinstance(device, OclDevice) else device
+    return gpu_devices.resolve_device(list_devices(), key, "OpenCL")
 
 
 def compiled_kernels(
-    device: DeviceInfo | str | None = None, executor: str = "grouped"
+    device: OclDevice | str | None = None, executor: str = "grouped"
 ) -> CompiledKernels:
     """Build the kernels once per device, executor and process."""
     if executor not in EXECUTORS:
@@ -145,7 +138,7 @@ class OpenCLRandomX(GpuRandomX):
 
     def __init__(
         self,
-        device: DeviceInfo | str | None = None,
+        device: OclDevice | str | None = None,
         mode: str = "light",
         intensity: int = 8,
         worksize: int = 1,

@@ -45,7 +45,7 @@ def kernel_dir() -> Path:
     override = os.environ.get("XMINER_KERNELS_DIR")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2] / "kernels"
+    return Path(__file__).resolve().parents[3] / "kernels"
 
 
 def kernel_source(defines: dict[str, str] | None = None) -> str:

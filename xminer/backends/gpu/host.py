@@ -1,6 +1,5 @@
-"""What the OpenCL and CUDA hosts share: the kernels' buffer layout, the batch result, a CPU
-reference to check them against, and the host algorithm over a runtime's primitives
-(:class:`GpuRandomX`).
+"""The GPU host algorithm over a runtime's primitives (:class:`GpuRandomX`), shared by the
+OpenCL and CUDA hosts: key setup (light or fast) and the launch sequence of a batch.
 
 No GPU runtime is imported here, and numpy only when a GpuRandomX method needs it.
 """
@@ -14,9 +13,22 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import Any
 
+from xminer.backends.gpu.layout import (
+    DATASET_FIRST_LAUNCH,
+    DATASET_LANES,
+    DATASET_LAUNCH_S,
+    FROM_REGISTERS,
+    FROM_SEED,
+    HASH_BYTES,
+    MAX_BFACTOR,
+    MAX_DATASET_CHUNKS,
+    NONCE_OFFSET,
+    PROGRAM_COUNT,
+    PROGRAM_ITERATIONS,
+)
+from xminer.backends.gpu.result import BatchResult, scan_digests
 from xminer.randomx import superscalar
 from xminer.randomx.binding import (
     CACHE_SIZE,
@@ -28,103 +40,7 @@ from xminer.randomx.binding import (
     recommended_flags,
 )
 from xminer.randomx.cachemem import cache_memory_address
-from xminer.randomx.context import RandomXContext, build_dataset
-from xminer.randomx.scan import Scanner, ScanResult, hash_tail
-
-# Layout of the per-hash buffers of kernels/randomx.cl (words of 8 bytes unless said).
-PROGRAM_COUNT = 8
-PROGRAM_ITERATIONS = 2048
-STATE_WORDS = 48  # 0-7 seed, 8 fprc, 9 ma | mx << 32, 16-47 register file
-PROGRAM_WORDS = 16 + 256
-CODE_WORDS = 2 * 256  # a program's micro-ops (kernels/uops.cl)
-MAX_LANES = 64  # hashes a work-group at most (the 4-lane kernels: 256 work-items)
-SCRATCHPAD_BYTES = 2 * 1024 * 1024
-SCRATCHPAD_STRIDE = SCRATCHPAD_BYTES + 64  # bytes from one hash's scratchpad to the next
-#: kernels run by several work-items a hash (one AES column each); the others by one
-LANES_PER_HASH = {"rx_fill_scratchpad": 4, "rx_finish": 4}
-#: kernels whose work-group memory is sized at launch: the VM registers, REGISTER_SLOTS words a
-#: hash (RF_SLOTS in kernels/uops.cl); OpenCL passes it as their first argument
-REGISTER_SLOTS = 41
-LOCAL_REGISTERS = ("rx_run_program", "rx_run_program_piece")
-HASH_BYTES = 32
-NONCE_OFFSET = 39
-MAX_DATASET_CHUNKS = 4  # rx_run_program takes ds0..ds3
-#: rx_compile_program's program source: the seed (1st program), the register file's hash
-#: (the others), or the programs buffer as it is (tests)
-FROM_SEED, FROM_REGISTERS, FROM_PROGRAM = 0, 1, 2
-#: XMRig's bfactor: each program's iterations in 2**bfactor launches (11: one iteration a
-#: launch; XMRig's configs accept up to 12, clamped here)
-MAX_BFACTOR = 11
-
-
-#: rx_init_dataset launches (items): the first size, then doubled or halved to take about
-#: DATASET_LAUNCH_S each, so that a stop between launches waits for one short launch only
-DATASET_FIRST_LAUNCH = 4096
-DATASET_LAUNCH_S = (0.1, 0.5)
-DATASET_LANES = MAX_LANES  # its work-group size (the kernel holds MAX_LANES items' registers)
-
-
-#: XMRig's thread profiles for Monero's RandomX in a GPU section, most specific first
-PROFILE_KEYS = ("rx/0", "rx")
-
-
-def devices_hint(options: dict[str, Any]) -> list[int | str] | None:
-    """--opencl-devices / --cuda-devices ("devices-hint", or the older "devices"): device
-    indexes ("0,1", [0, 1] or 0), or OpenCL "platform:device" keys ("0:1"); None = all."""
-    wanted = options.get("devices-hint", options.get("devices"))
-    if wanted is None or wanted == "" or wanted == []:
-        return None
-    if isinstance(wanted, int | str):
-        wanted = str(wanted).replace(" ", "").split(",")
-    out: list[int | str] = []
-    for item in wanted:
-        text = str(item).strip()
-        if text:
-            out.append(text if ":" in text else int(text))
-    return out
-
-
-def thread_profile(options: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """The thread entries of the opencl or cuda section's RandomX profile, string aliases
-    ("rx/0": "rx") followed; [] for ``false``; None when the section has no profile."""
-    for key in PROFILE_KEYS:
-        value = options.get(key)
-        seen = {key}
-        while isinstance(value, str) and value not in seen:
-            seen.add(value)
-            value = options.get(value)
-        if value is False:
-            return []
-        if isinstance(value, list):
-            return [dict(v) for v in value if isinstance(v, dict)]
-    return None
-
-
-def per_hash_bytes() -> int:
-    """Device memory for one hash in flight (scratchpad, state, program, micro-ops, hash)."""
-    words = STATE_WORDS + PROGRAM_WORDS
-    return SCRATCHPAD_STRIDE + words * 8 + CODE_WORDS * 8 + HASH_BYTES
-
-
-@dataclass
-class BatchResult:
-    """hashes computed, XOR of all hash tails (bytes 24..31 LE), shares (nonce, hash)."""
-
-    hashes: int
-    tail_xor: int
-    shares: list[tuple[int, bytes]]
-
-
-def scan_digests(digests: list[bytes], start_nonce: int, target64: int) -> BatchResult:
-    """The batch result of the hashes of nonces start_nonce.. (tail < target64 is a share)."""
-    xor = 0
-    shares: list[tuple[int, bytes]] = []
-    for i, digest in enumerate(digests):
-        tail = hash_tail(digest)
-        xor ^= tail
-        if tail < target64:
-            shares.append(((start_nonce + i) & 0xFFFFFFFF, digest))
-    return BatchResult(len(digests), xor, shares)
+from xminer.randomx.context import build_dataset
 
 
 def pack_inputs(inputs: list[bytes]) -> tuple[bytes, list[int]]:
@@ -134,31 +50,6 @@ def pack_inputs(inputs: list[bytes]) -> tuple[bytes, list[int]]:
         meta += [offset, len(item)]
         offset += len(item)
     return b"".join(inputs) or b"\0", meta
-
-
-class LibraryReference(RandomXContext):
-    """The CPU library for one key, to check a GPU's hashes against: light mode (cache only)
-    or fast (a dataset built on all CPUs); no large pages."""
-
-    def __init__(self, key: bytes, fast: bool = False) -> None:
-        super().__init__("fast" if fast else "light", huge_pages=False)
-        self.prepare(key)
-
-    def hash(self, data: bytes) -> bytes:
-        return self.verify_hash(data)
-
-    def scan(self, blob: bytes, start_nonce: int, count: int, target64: int) -> ScanResult:
-        """Nonces start_nonce.. of blob as xminer's Scanner hashes them on the CPU."""
-        vm = self.create_vm()
-        try:
-            scanner = Scanner(vm)
-            scanner.set_blob(blob)
-            return scanner.scan(start_nonce, count, target64)
-        finally:
-            vm.destroy()
-
-    def close(self) -> None:
-        self.release()
 
 
 class GpuRandomX(abc.ABC):
