@@ -13,6 +13,13 @@ checked against the CPU library's for the same nonces (--check hashes, 0 to skip
 --compare-executors (OpenCL): the grouped executor against the first kernels' switch executor
 (kernels/vm_switch.cl) in one run, in alternating rounds, both checked against the CPU.
 
+--compare-readback: the miner's scan path (shares found on the device, rx_finish's results
+read back: a header and the hits) against reading every hash back and scanning it on the host
+(the path before), in alternating rounds on one device at target 2^64 / --difficulty; the
+bytes read back a launch and the hashrates.
+
+    python3 tools/bench_gpu.py --compare-readback --intensity 16 --worksize 8 --seconds 90
+
 --dataset-build: fast mode's dataset built on the device (set_key, rx_init_dataset) against the
 CPU library's build on --cpu-threads threads, in items a second; sampled items (first, last,
 chunk edges, random) compared with the library's.  --items N builds only the first N items on
@@ -31,6 +38,7 @@ import random
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,13 +65,33 @@ class Rate:
         return self.hashes / self.seconds if self.seconds else 0.0
 
 
-def bench_gpu(rx: object, seconds: float) -> Rate:
-    """Whole batches of `intensity` nonces until `seconds` have passed (after one warm-up)."""
+#: a batch: (device, first nonce, nonces, target) -> (hashes, XOR of their tails)
+Batch = Callable[[object, int, int, int], tuple[int, int]]
+
+
+def scan_on_device(rx: object, nonce: int, count: int, target64: int) -> tuple[int, int]:
+    """The miner's path: shares found on the device, only the results come back."""
+    result = rx.scan(BLOB, nonce, count, target64)  # type: ignore[attr-defined]
+    return result.hashes, result.tail_xor
+
+
+def scan_every_hash(rx: object, nonce: int, count: int, target64: int) -> tuple[int, int]:
+    """The path before: every hash read back and scanned on the host."""
+    digests = rx.hash_nonces(BLOB, nonce, count)  # type: ignore[attr-defined]
+    result = gpu_common.scan_digests(digests, nonce, target64)
+    return result.hashes, result.tail_xor
+
+
+def bench_gpu(
+    rx: object, seconds: float, batch: Batch = scan_on_device, target64: int = 0, first: int = 0
+) -> Rate:
+    """Whole batches of `intensity` nonces from `first` until `seconds` have passed (after one
+    warm-up)."""
     intensity = rx.intensity  # type: ignore[attr-defined]
-    rx.hash_batch(BLOB, 0, intensity, 0)  # type: ignore[attr-defined]  # warm-up, codegen
+    batch(rx, first, intensity, target64)  # warm-up, codegen
     hashes, xor, start = 0, 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        n, tail_xor, _ = rx.hash_batch(BLOB, hashes, intensity, 0)  # type: ignore[attr-defined]
+        n, tail_xor = batch(rx, first + hashes, intensity, target64)
         hashes += n
         xor ^= tail_xor
     return Rate(hashes, time.perf_counter() - start, xor)
@@ -159,6 +187,48 @@ def compare_executors(mode: str, args: argparse.Namespace) -> bool:
     return good
 
 
+def compare_readback(mode: str, args: argparse.Namespace) -> bool:
+    """Shares found on the device vs every hash read back, alternating rounds of seconds / 6
+    on one device; bytes read back a launch and H/s of each."""
+    paths: dict[str, Batch] = {"device shares": scan_on_device, "every hash": scan_every_hash}
+    target64 = (1 << 64) // args.difficulty
+    ref = LibraryReference(KEY, fast=mode == "fast")
+    rates: dict[str, list[Rate]] = {name: [] for name in paths}
+    read: dict[str, int] = dict.fromkeys(paths, 0)
+    nonce = 0
+    try:
+        rx = make_gpu(mode, args)
+        intensity = rx.intensity  # type: ignore[attr-defined]
+        rx.set_key(KEY, ref.cache, ref.dataset)  # type: ignore[attr-defined]
+        check = check_gpu(rx, ref, args.check)
+        print(f"[{mode}] device shares vs CPU library: {check}")
+        for _ in range(3):
+            for name, batch in paths.items():
+                before = rx.read_back_bytes  # type: ignore[attr-defined]
+                rate = bench_gpu(rx, args.seconds / 6, batch, target64, nonce)
+                nonce += rate.hashes + intensity
+                rates[name].append(rate)
+                read[name] += rx.read_back_bytes - before  # type: ignore[attr-defined]
+        rx.close()  # type: ignore[attr-defined]
+    finally:
+        ref.close()
+    per_second = {}
+    for name, runs in rates.items():
+        hashes, seconds = sum(r.hashes for r in runs), sum(r.seconds for r in runs)
+        launches = hashes // intensity + len(runs)  # and each round's warm-up batch
+        per_second[name] = hashes / seconds
+        print(
+            f"[{mode}] {name}: {per_second[name]:.2f} H/s ({hashes} hashes in {seconds:.1f} s),"
+            f" {read[name] / launches:.0f} bytes read back a launch of {intensity}"
+        )
+    ratio = per_second["device shares"] / per_second["every hash"]
+    print(
+        f"[{mode}] device shares/every hash = {ratio:.3f} (intensity {args.intensity},"
+        f" difficulty {args.difficulty})"
+    )
+    return not check.startswith("MISMATCH")
+
+
 def sample_items(items: int, per_chunk: int) -> list[int]:
     """Items to compare: the first and last, both sides of each chunk edge, 8 random."""
     edges = range(per_chunk, items, per_chunk)
@@ -252,6 +322,12 @@ def main() -> int:
     parser.add_argument(
         "--compare-executors", action="store_true", help="OpenCL: grouped vs switch executor"
     )
+    parser.add_argument(
+        "--compare-readback", action="store_true", help="device shares vs every hash read back"
+    )
+    parser.add_argument(
+        "--difficulty", type=int, default=100_000, help="--compare-readback: the share target's"
+    )
     parser.add_argument("--bfactor", type=int, default=0, help="each program in 2^N launches")
     parser.add_argument(
         "--dataset-host", action="store_true", help="CUDA fast mode: the dataset in host memory"
@@ -281,6 +357,7 @@ def main() -> int:
     good = True
     for mode in ("light", "fast") if args.mode == "both" else (args.mode,):
         run = compare_executors if args.compare_executors and not args.cuda else run_mode
+        run = compare_readback if args.compare_readback else run
         good = run(mode, args) and good
     return 0 if good else 2
 

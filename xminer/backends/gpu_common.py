@@ -11,6 +11,7 @@ import abc
 import contextlib
 import ctypes
 import os
+import struct
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -48,6 +49,16 @@ REGISTER_SLOTS = 41
 LOCAL_REGISTERS = ("rx_run_program", "rx_run_program_piece")
 HASH_BYTES = 32
 NONCE_OFFSET = 39
+#: rx_finish's result buffer: a 16-byte header (u32 hits found, u32 low and high halves of the
+#: XOR of every tail, u32 unused) and then RESULT_CAPACITY hits of 40 bytes (u64 index in the
+#: launch, the hash); kernels/randomx.cl's RX_RESULT_*
+RESULT_HEADER_BYTES = 16
+HIT_BYTES = 8 + HASH_BYTES
+#: hits a launch keeps (XMRig's output buffer holds as many); a launch that finds more is read
+#: again whole (every hash), so a share is never lost: at a pool's difficulty a launch finds
+#: none or one, only a target that most hashes meet (tests, benches at diff 1) overflows
+RESULT_CAPACITY = 255
+_RESULT_HEADER = struct.Struct("<3I")
 MAX_DATASET_CHUNKS = 4  # rx_run_program takes ds0..ds3
 #: rx_compile_program's program source: the seed (1st program), the register file's hash
 #: (the others), or the programs buffer as it is (tests)
@@ -115,6 +126,18 @@ class BatchResult:
     shares: list[tuple[int, bytes]]
 
 
+def result_bytes(capacity: int) -> int:
+    """The size of rx_finish's result buffer for capacity hits."""
+    return RESULT_HEADER_BYTES + capacity * HIT_BYTES
+
+
+def hit_limit(target64: int) -> int:
+    """rx_finish's limit for a target: a hit is a tail <= limit.  Tail < target64 is a share,
+    so limit = target64 - 1 (at most 2**64 - 1: a target of 2**64 or more takes every hash);
+    target 0 gives limit 0, whose hits (tail 0) the host drops."""
+    return min(max(target64, 1), 1 << 64) - 1
+
+
 def scan_digests(digests: list[bytes], start_nonce: int, target64: int) -> BatchResult:
     """The batch result of the hashes of nonces start_nonce.. (tail < target64 is a share)."""
     xor = 0
@@ -175,7 +198,15 @@ class GpuRandomX(abc.ABC):
     launching a kernel by name, staging a batch's inputs, reading the hashes back, and the
     sections (locks, context) that key setup and hashing run in.  Its ``__init__`` allocates
     ``_state``, ``_scratchpads``, ``_programs``, ``_code``, ``_hashes`` and ``_dummy``
-    for ``intensity`` hashes after calling this one.
+    for ``intensity`` hashes, and ``_results`` (result_bytes(max_results)), after calling
+    this one.
+
+    Shares are found on the device: :meth:`scan` (the miner's path) has ``rx_finish``
+    compare every tail with the target, count the hits with an atomic (the first
+    ``max_results`` to count keep their index and hash) and XOR all tails into a sum, then
+    reads the 16-byte header and the hits only.  A launch with more hits than that is read
+    again whole (all its hashes, scanned here).  :meth:`hash_inputs` and :meth:`hash_nonces`
+    (checks against the library) read every hash.
     """
 
     #: fast mode: the device reads the host's dataset where it lies (mapped, _map_host) instead
@@ -191,14 +222,22 @@ class GpuRandomX(abc.ABC):
     _programs: Any
     _code: Any
     _hashes: Any
+    _results: Any
     _dummy: Any
 
-    def __init__(self, mode: str, intensity: int, bfactor: int = 0) -> None:
+    def __init__(
+        self, mode: str, intensity: int, bfactor: int = 0, max_results: int = RESULT_CAPACITY
+    ) -> None:
         if mode not in ("light", "fast"):
             raise ValueError(f"mode must be 'light' or 'fast', not {mode!r}")
         self.mode = mode
         self.intensity = max(1, int(intensity))
         self.bfactor = min(max(0, int(bfactor)), MAX_BFACTOR)
+        self.max_results = max(1, int(max_results))
+        #: bytes the hashing calls read back from the device (result headers, hits, hashes)
+        self.read_back_bytes = 0
+        #: scan launches whose hits overflowed the result buffer (read again whole)
+        self.overflows = 0
         self.key: bytes | None = None
         self._chunks: list[Any] = []
         self._chunk_items = 1
@@ -229,6 +268,10 @@ class GpuRandomX(abc.ABC):
     @abc.abstractmethod
     def _read_hashes(self, count: int) -> bytes:
         """The first count hashes of _hashes once the queued launches are done."""
+
+    @abc.abstractmethod
+    def _zero(self, buf: Any, size: int) -> None:
+        """Queue the zeroing of a device buffer's first size bytes (a multiple of 4)."""
 
     @abc.abstractmethod
     def _hashing(self) -> AbstractContextManager[Any]:
@@ -456,11 +499,12 @@ class GpuRandomX(abc.ABC):
         self._chunk_items = per_chunk
 
     # -- hashing -------------------------------------------------------------------------
-    def _run(self, count: int) -> None:
+    def _run(self, count: int, limit: int = 0) -> None:
         """The hash pipeline for count (<= intensity) inputs already hashed by rx_init: per
         program, rx_compile_program (program generation and micro-ops), then the program in
         one launch of rx_run_program or, with bfactor, in 2**bfactor launches of
-        rx_run_program_piece of PROGRAM_ITERATIONS >> bfactor iterations."""
+        rx_run_program_piece of PROGRAM_ITERATIONS >> bfactor iterations; rx_finish writes the
+        hashes, and the hits (tail <= limit) and the tails' XOR into _results."""
         import numpy as np
 
         chunks = (self._chunks + [self._dummy] * MAX_DATASET_CHUNKS)[:MAX_DATASET_CHUNKS]
@@ -483,15 +527,32 @@ class GpuRandomX(abc.ABC):
                 piece = (np.uint32(first), np.uint32(step))
                 self._launch("rx_run_program_piece", count, *common, *piece)
                 self._between_launches()
-        self._launch("rx_finish", count, state, scratchpads, self._hashes)
+        self._finish(count, limit)
+
+    def _finish(self, count: int, limit: int) -> None:
+        """rx_finish over a zeroed result header: hashes, hits and the tails' XOR."""
+        import numpy as np
+
+        self._zero(self._results, RESULT_HEADER_BYTES)
+        self._launch(
+            "rx_finish", count, self._state, self._scratchpads, self._hashes, self._results,
+            np.uint32(self.max_results), np.uint32(limit & 0xFFFFFFFF), np.uint32(limit >> 32),
+        )  # fmt: skip
 
     def _require_key(self) -> None:
         if self.key is None:
             raise RuntimeError("set_key() first")
 
-    def _hash_prepared(
-        self, data: bytes, meta: list[int], meta_stride: int, with_nonce: int, nonce: int, n: int
-    ) -> list[bytes]:
+    def _launch_batch(
+        self,
+        data: bytes,
+        meta: list[int],
+        meta_stride: int,
+        with_nonce: int,
+        nonce: int,
+        n: int,
+        limit: int = 0,
+    ) -> None:
         import numpy as np
 
         inputs, meta_buf = self._stage_inputs(data, meta)
@@ -499,9 +560,42 @@ class GpuRandomX(abc.ABC):
             "rx_init", n, inputs, meta_buf, np.uint32(meta_stride),
             np.uint32(with_nonce), np.uint32(nonce), self._state,
         )  # fmt: skip
-        self._run(n)
+        self._run(n, limit)
+
+    def _read_digests(self, n: int) -> list[bytes]:
+        """The launch's n hashes (the test path, and a scan launch whose hits overflowed)."""
         raw = self._read_hashes(n)
+        self.read_back_bytes += len(raw)
         return [raw[HASH_BYTES * i : HASH_BYTES * (i + 1)] for i in range(n)]
+
+    def _hash_prepared(
+        self, data: bytes, meta: list[int], meta_stride: int, with_nonce: int, nonce: int, n: int
+    ) -> list[bytes]:
+        self._launch_batch(data, meta, meta_stride, with_nonce, nonce, n)
+        return self._read_digests(n)
+
+    def _read_results(self, n: int, start_nonce: int, target64: int) -> BatchResult:
+        """A scan launch's result: the header, then its hits (tail < target64; the launch's
+        limit also lets tail 0 through for target 0), or every hash when they overflowed."""
+        head = self._read(self._results, 0, RESULT_HEADER_BYTES)
+        found, xor_low, xor_high = _RESULT_HEADER.unpack_from(head)
+        self.read_back_bytes += len(head)
+        tail_xor = xor_low | xor_high << 32
+        if found > self.max_results:
+            self.overflows += 1
+            shares = scan_digests(self._read_digests(n), start_nonce, target64).shares
+            return BatchResult(n, tail_xor, shares)
+        raw = self._read(self._results, RESULT_HEADER_BYTES, found * HIT_BYTES) if found else b""
+        self.read_back_bytes += len(raw)
+        hits = []
+        for at in range(0, len(raw), HIT_BYTES):
+            index = int.from_bytes(raw[at : at + 8], "little")
+            digest = raw[at + 8 : at + HIT_BYTES]
+            if hash_tail(digest) < target64:
+                hits.append((index, digest))
+        hits.sort()  # the atomic hands out slots in any order
+        shares = [((start_nonce + index) & 0xFFFFFFFF, digest) for index, digest in hits]
+        return BatchResult(n, tail_xor, shares)
 
     def hash_inputs(self, inputs: Sequence[bytes]) -> list[bytes]:
         """RandomX hashes of arbitrary inputs under the current key."""
@@ -535,7 +629,23 @@ class GpuRandomX(abc.ABC):
         return result.hashes, result.tail_xor, result.shares
 
     def scan(self, blob: bytes, start_nonce: int, count: int, target64: int) -> BatchResult:
-        return scan_digests(self.hash_nonces(blob, start_nonce, count), start_nonce, target64)
+        """Scan count nonces from start_nonce, a launch of at most intensity at a time; the
+        device finds the shares (tail < target64) and sums the tails, only they come back."""
+        self._require_key()
+        if len(blob) < NONCE_OFFSET + 4:
+            raise ValueError("blob too short for a nonce at byte 39")
+        total = BatchResult(0, 0, [])
+        limit = hit_limit(target64)
+        with self._hashing():
+            for at in range(0, count, self.intensity):
+                n = min(self.intensity, count - at)
+                nonce = (start_nonce + at) & 0xFFFFFFFF
+                self._launch_batch(bytes(blob), [0, len(blob)], 0, 1, nonce, n, limit)
+                part = self._read_results(n, nonce, target64)
+                total.hashes += part.hashes
+                total.tail_xor ^= part.tail_xor
+                total.shares += part.shares
+        return total
 
     @abc.abstractmethod
     def close(self) -> None:
