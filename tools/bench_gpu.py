@@ -15,7 +15,7 @@ checked against the CPU library's for the same nonces (--check hashes, 0 to skip
 
 --compare-readback: the miner's scan path (shares found on the device, rx_finish's results
 read back: a header and the hits) against reading every hash back and scanning it on the host
-(the path before), in alternating rounds on one device at target 2^64 / --difficulty; the
+(the path before), a launch of each in turn on one device at target 2^64 / --difficulty; the
 bytes read back a launch and the hashrates.
 
     python3 tools/bench_gpu.py --compare-readback --intensity 16 --worksize 8 --seconds 90
@@ -82,16 +82,13 @@ def scan_every_hash(rx: object, nonce: int, count: int, target64: int) -> tuple[
     return result.hashes, result.tail_xor
 
 
-def bench_gpu(
-    rx: object, seconds: float, batch: Batch = scan_on_device, target64: int = 0, first: int = 0
-) -> Rate:
-    """Whole batches of `intensity` nonces from `first` until `seconds` have passed (after one
-    warm-up)."""
+def bench_gpu(rx: object, seconds: float) -> Rate:
+    """Whole batches of `intensity` nonces until `seconds` have passed (after one warm-up)."""
     intensity = rx.intensity  # type: ignore[attr-defined]
-    batch(rx, first, intensity, target64)  # warm-up, codegen
+    scan_on_device(rx, 0, intensity, 0)  # warm-up, codegen
     hashes, xor, start = 0, 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        n, tail_xor = batch(rx, first + hashes, intensity, target64)
+        n, tail_xor = scan_on_device(rx, hashes, intensity, 0)
         hashes += n
         xor ^= tail_xor
     return Rate(hashes, time.perf_counter() - start, xor)
@@ -188,42 +185,47 @@ def compare_executors(mode: str, args: argparse.Namespace) -> bool:
 
 
 def compare_readback(mode: str, args: argparse.Namespace) -> bool:
-    """Shares found on the device vs every hash read back, alternating rounds of seconds / 6
-    on one device; bytes read back a launch and H/s of each."""
+    """Shares found on the device vs every hash read back on one device, a batch of each in
+    turn (so that the load of the machine weighs on both alike) until `seconds` have passed;
+    bytes read back a launch and H/s of each."""
     paths: dict[str, Batch] = {"device shares": scan_on_device, "every hash": scan_every_hash}
     target64 = (1 << 64) // args.difficulty
     ref = LibraryReference(KEY, fast=mode == "fast")
-    rates: dict[str, list[Rate]] = {name: [] for name in paths}
-    read: dict[str, int] = dict.fromkeys(paths, 0)
-    nonce = 0
+    hashes = dict.fromkeys(paths, 0)
+    seconds = dict.fromkeys(paths, 0.0)
+    read = dict.fromkeys(paths, 0)
+    launches, nonce = 0, 0
     try:
         rx = make_gpu(mode, args)
         intensity = rx.intensity  # type: ignore[attr-defined]
         rx.set_key(KEY, ref.cache, ref.dataset)  # type: ignore[attr-defined]
         check = check_gpu(rx, ref, args.check)
         print(f"[{mode}] device shares vs CPU library: {check}")
-        for _ in range(3):
+        for batch in paths.values():
+            batch(rx, nonce, intensity, target64)  # warm-up, codegen
+        deadline = time.perf_counter() + args.seconds
+        while time.perf_counter() < deadline:
             for name, batch in paths.items():
-                before = rx.read_back_bytes  # type: ignore[attr-defined]
-                rate = bench_gpu(rx, args.seconds / 6, batch, target64, nonce)
-                nonce += rate.hashes + intensity
-                rates[name].append(rate)
+                before, began = rx.read_back_bytes, time.perf_counter()  # type: ignore[attr-defined]
+                n, _ = batch(rx, nonce, intensity, target64)
+                seconds[name] += time.perf_counter() - began
                 read[name] += rx.read_back_bytes - before  # type: ignore[attr-defined]
+                hashes[name] += n
+                nonce += n
+            launches += 1
         rx.close()  # type: ignore[attr-defined]
     finally:
         ref.close()
-    per_second = {}
-    for name, runs in rates.items():
-        hashes, seconds = sum(r.hashes for r in runs), sum(r.seconds for r in runs)
-        launches = hashes // intensity + len(runs)  # and each round's warm-up batch
-        per_second[name] = hashes / seconds
+    rate = {name: hashes[name] / seconds[name] for name in paths}
+    for name in paths:
         print(
-            f"[{mode}] {name}: {per_second[name]:.2f} H/s ({hashes} hashes in {seconds:.1f} s),"
-            f" {read[name] / launches:.0f} bytes read back a launch of {intensity}"
+            f"[{mode}] {name}: {rate[name]:.2f} H/s ({hashes[name]} hashes in"
+            f" {seconds[name]:.1f} s), {read[name] / launches:.0f} bytes read back a launch"
+            f" of {intensity}"
         )
-    ratio = per_second["device shares"] / per_second["every hash"]
+    ratio = rate["device shares"] / rate["every hash"]
     print(
-        f"[{mode}] device shares/every hash = {ratio:.3f} (intensity {args.intensity},"
+        f"[{mode}] device shares/every hash = {ratio:.3f} ({launches} launches each,"
         f" difficulty {args.difficulty})"
     )
     return not check.startswith("MISMATCH")
