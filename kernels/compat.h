@@ -12,7 +12,8 @@
  * name) at the top of its body is work-group memory sized at launch (OpenCL: a __local
  * argument the host sets; CUDA: the launch's dynamic shared memory, no parameter); LID0/LSIZE0 are the lane within the work-group and the group's size;
  * BARRIER_LOCAL/BARRIER_GLOBAL wait for the group with its local (and global) writes visible;
- * RESTRICT marks a pointer parameter that aliases no other.
+ * RESTRICT marks a pointer parameter that aliases no other; ATOMIC_INC_U32 (returns the old
+ * value) and ATOMIC_XOR_U32 work on a u32 in global memory (OpenCL 1.1's 32-bit atomics).
  */
 #ifndef XMINER_COMPAT_H
 #define XMINER_COMPAT_H
@@ -46,6 +47,8 @@ typedef uchar u8;
 #define MULHI_I64(a, b) ((u64)mul_hi((i64)(a), (i64)(b)))
 #define AS_U64(x) as_ulong(x)
 #define AS_F64(x) as_double(x)
+#define ATOMIC_INC_U32(p) atomic_inc((volatile GLOBAL u32*)(p))
+#define ATOMIC_XOR_U32(p, v) atomic_xor((volatile GLOBAL u32*)(p), (u32)(v))
 
 #define RX_FADD(a, b, m) fp_add_rm((a), (b), (m))
 #define RX_FMUL(a, b, m) fp_mul_rm((a), (b), (m))
@@ -78,6 +81,8 @@ typedef unsigned char u8;
 #define MULHI_I64(a, b) ((u64)__mul64hi((i64)(a), (i64)(b)))
 #define AS_U64(x) ((u64)__double_as_longlong(x))
 #define AS_F64(x) __longlong_as_double((i64)(x))
+#define ATOMIC_INC_U32(p) atomicAdd((u32*)(p), 1u)
+#define ATOMIC_XOR_U32(p, v) atomicXor((u32*)(p), (u32)(v))
 
 DEVFN double cuda_fadd(double a, double b, u32 m) {
     switch (m) {

@@ -8,7 +8,8 @@
  *   rx_run_program     2048 iterations of the compiled program by the grouped executor
  *                      (vm below); the register file goes to the state
  *   rx_run_program_piece  the same in pieces of a program (XMRig's bfactor, see below)
- *   rx_finish          AesHash1R(scratchpad) into the register file; Hash256 -> hash
+ *   rx_finish          AesHash1R(scratchpad) into the register file; Hash256 -> hash;
+ *                      the hits (tail <= limit) and the XOR of the tails into `results`
  * rx_compile_program and rx_run_program are launched once per program (8 times), with the
  * same work-group size (the micro-op stream is interleaved across a group's lanes).
  * Per-hash global memory: scratchpad (2 MiB + 64 bytes apart), STATE_WORDS state words (seed,
@@ -345,11 +346,34 @@ KERNEL void rx_run_program_piece(LOCAL_PARAM(u64, registers) GLOBAL u64* state,
                 chunk_items, light, first_iteration, iterations, registers + LID0);
 }
 
+/* rx_finish's result buffer (u32 words): the hits found (counted by an atomic; only the first
+ * `capacity` are stored, the count goes on, so the host knows when it lost some), the XOR of
+ * every hash's tail in two 32-bit halves, then `capacity` hits of RX_HIT_WORDS u64 words: the
+ * hash's index in the launch, then its 32 bytes.  The host zeroes the first 4 words first. */
+#define RX_RESULT_COUNT 0
+#define RX_RESULT_XOR 1 /* 1: low half, 2: high half */
+#define RX_RESULT_HEADER 4
+#define RX_HIT_WORDS 5
+
+/* A hit: a slot from the counter, written when the buffer has room. */
+DEVFN void record_hit(GLOBAL u32* results, u32 capacity, u32 index, const u64* h) {
+    u32 slot = ATOMIC_INC_U32(results + RX_RESULT_COUNT);
+    if (slot >= capacity) return;
+    GLOBAL u64* hit = (GLOBAL u64*)(results + RX_RESULT_HEADER) + (u64)slot * RX_HIT_WORDS;
+    hit[0] = index;
+    for (int w = 0; w < 4; ++w) hit[1 + w] = h[w];
+}
+
 /* 4 work-items a hash: AesHash1R's column c into register a (the state's words 40-47), a
- * barrier, then the hash's first work-item hashes the register file. */
+ * barrier, then the hash's first work-item hashes the register file, writes the hash and,
+ * when its tail (bytes 24-31, little-endian: the word h[3]) is at most limit_hi:limit_lo,
+ * records a hit; the group's tails are XORed in work-group memory and its first work-item
+ * XORs them into the result's sum (one atomic a half and a group). */
 KERNEL void rx_finish(GLOBAL u64* state, GLOBAL const u64* scratchpads, GLOBAL u64* hashes,
+                      GLOBAL u32* results, u32 capacity, u32 limit_lo, u32 limit_hi,
                       u32 count) {
     LOCAL_ARRAY(u32, tables, AES_LOCAL_WORDS);
+    LOCAL_ARRAY(u64, tails, RX_MAX_LANES);
     aes_tables_to_local(tables, LID0, LSIZE0);
     RX_BARRIER_LOCAL();
     u32 i = GID0 >> 2, c = GID0 & 3;
@@ -358,10 +382,23 @@ KERNEL void rx_finish(GLOBAL u64* state, GLOBAL const u64* scratchpads, GLOBAL u
         aes_hash1r_lane(st + STATE_REGS + 24, scratchpads + (u64)i * RX_SCRATCHPAD_STRIDE,
                         RX_SCRATCHPAD_L3 / 64, c, tables);
     RX_BARRIER_GLOBAL();
-    if (i >= count || c != 0) return;
-    u64 regs[32];
-    for (int j = 0; j < 32; ++j) regs[j] = st[STATE_REGS + j];
-    u64 h[8];
-    blake2b_words(h, 32, regs, 32);
-    for (int w = 0; w < 4; ++w) hashes[4 * (u64)i + w] = h[w];
+    if (c == 0) {
+        u64 tail = 0;
+        if (i < count) {
+            u64 regs[32];
+            for (int j = 0; j < 32; ++j) regs[j] = st[STATE_REGS + j];
+            u64 h[8];
+            blake2b_words(h, 32, regs, 32);
+            for (int w = 0; w < 4; ++w) hashes[4 * (u64)i + w] = h[w];
+            tail = h[3];
+            if (tail <= ((u64)limit_hi << 32 | limit_lo)) record_hit(results, capacity, i, h);
+        }
+        tails[LID0 >> 2] = tail;
+    }
+    RX_BARRIER_LOCAL();
+    if (LID0 != 0) return;
+    u64 sum = 0;
+    for (u32 k = 0; k < LSIZE0 >> 2; ++k) sum ^= tails[k];
+    if ((u32)sum) ATOMIC_XOR_U32(results + RX_RESULT_XOR, (u32)sum);
+    if ((u32)(sum >> 32)) ATOMIC_XOR_U32(results + RX_RESULT_XOR + 1, (u32)(sum >> 32));
 }

@@ -13,6 +13,13 @@ checked against the CPU library's for the same nonces (--check hashes, 0 to skip
 --compare-executors (OpenCL): the grouped executor against the first kernels' switch executor
 (kernels/vm_switch.cl) in one run, in alternating rounds, both checked against the CPU.
 
+--compare-readback: the miner's scan path (shares found on the device, rx_finish's results
+read back: a header and the hits) against reading every hash back and scanning it on the host
+(the path before), a launch of each in turn on one device at target 2^64 / --difficulty; the
+bytes read back a launch and the hashrates.
+
+    python3 tools/bench_gpu.py --compare-readback --intensity 16 --worksize 8 --seconds 90
+
 --dataset-build: fast mode's dataset built on the device (set_key, rx_init_dataset) against the
 CPU library's build on --cpu-threads threads, in items a second; sampled items (first, last,
 chunk edges, random) compared with the library's.  --items N builds only the first N items on
@@ -31,6 +38,7 @@ import random
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.gpu_reference import LibraryReference
 from xminer.backends.gpu import host as gpu_host
+from xminer.backends.gpu.result import scan_digests
 from xminer.randomx import VM, Cache, Dataset, Flags, Scanner, dataset_item_count
 from xminer.randomx.binding import DATASET_ITEM_SIZE, recommended_flags
 from xminer.randomx.context import build_dataset
@@ -57,13 +66,30 @@ class Rate:
         return self.hashes / self.seconds if self.seconds else 0.0
 
 
+#: a batch: (device, first nonce, nonces, target) -> (hashes, XOR of their tails)
+Batch = Callable[[object, int, int, int], tuple[int, int]]
+
+
+def scan_on_device(rx: object, nonce: int, count: int, target64: int) -> tuple[int, int]:
+    """The miner's path: shares found on the device, only the results come back."""
+    result = rx.scan(BLOB, nonce, count, target64)  # type: ignore[attr-defined]
+    return result.hashes, result.tail_xor
+
+
+def scan_every_hash(rx: object, nonce: int, count: int, target64: int) -> tuple[int, int]:
+    """The path before: every hash read back and scanned on the host."""
+    digests = rx.hash_nonces(BLOB, nonce, count)  # type: ignore[attr-defined]
+    result = scan_digests(digests, nonce, target64)
+    return result.hashes, result.tail_xor
+
+
 def bench_gpu(rx: object, seconds: float) -> Rate:
     """Whole batches of `intensity` nonces until `seconds` have passed (after one warm-up)."""
     intensity = rx.intensity  # type: ignore[attr-defined]
-    rx.hash_batch(BLOB, 0, intensity, 0)  # type: ignore[attr-defined]  # warm-up, codegen
+    scan_on_device(rx, 0, intensity, 0)  # warm-up, codegen
     hashes, xor, start = 0, 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        n, tail_xor, _ = rx.hash_batch(BLOB, hashes, intensity, 0)  # type: ignore[attr-defined]
+        n, tail_xor = scan_on_device(rx, hashes, intensity, 0)
         hashes += n
         xor ^= tail_xor
     return Rate(hashes, time.perf_counter() - start, xor)
@@ -159,6 +185,53 @@ def compare_executors(mode: str, args: argparse.Namespace) -> bool:
     return good
 
 
+def compare_readback(mode: str, args: argparse.Namespace) -> bool:
+    """Shares found on the device vs every hash read back on one device, a batch of each in
+    turn (so that the load of the machine weighs on both alike) until `seconds` have passed;
+    bytes read back a launch and H/s of each."""
+    paths: dict[str, Batch] = {"device shares": scan_on_device, "every hash": scan_every_hash}
+    target64 = (1 << 64) // args.difficulty
+    ref = LibraryReference(KEY, fast=mode == "fast")
+    hashes = dict.fromkeys(paths, 0)
+    seconds = dict.fromkeys(paths, 0.0)
+    read = dict.fromkeys(paths, 0)
+    launches, nonce = 0, 0
+    try:
+        rx = make_gpu(mode, args)
+        intensity = rx.intensity  # type: ignore[attr-defined]
+        rx.set_key(KEY, ref.cache, ref.dataset)  # type: ignore[attr-defined]
+        check = check_gpu(rx, ref, args.check)
+        print(f"[{mode}] device shares vs CPU library: {check}")
+        for batch in paths.values():
+            batch(rx, nonce, intensity, target64)  # warm-up, codegen
+        deadline = time.perf_counter() + args.seconds
+        while time.perf_counter() < deadline:
+            for name, batch in paths.items():
+                before, began = rx.read_back_bytes, time.perf_counter()  # type: ignore[attr-defined]
+                n, _ = batch(rx, nonce, intensity, target64)
+                seconds[name] += time.perf_counter() - began
+                read[name] += rx.read_back_bytes - before  # type: ignore[attr-defined]
+                hashes[name] += n
+                nonce += n
+            launches += 1
+        rx.close()  # type: ignore[attr-defined]
+    finally:
+        ref.close()
+    rate = {name: hashes[name] / seconds[name] for name in paths}
+    for name in paths:
+        print(
+            f"[{mode}] {name}: {rate[name]:.2f} H/s ({hashes[name]} hashes in"
+            f" {seconds[name]:.1f} s), {read[name] / launches:.0f} bytes read back a launch"
+            f" of {intensity}"
+        )
+    ratio = rate["device shares"] / rate["every hash"]
+    print(
+        f"[{mode}] device shares/every hash = {ratio:.3f} ({launches} launches each,"
+        f" difficulty {args.difficulty})"
+    )
+    return not check.startswith("MISMATCH")
+
+
 def sample_items(items: int, per_chunk: int) -> list[int]:
     """Items to compare: the first and last, both sides of each chunk edge, 8 random."""
     edges = range(per_chunk, items, per_chunk)
@@ -252,6 +325,12 @@ def main() -> int:
     parser.add_argument(
         "--compare-executors", action="store_true", help="OpenCL: grouped vs switch executor"
     )
+    parser.add_argument(
+        "--compare-readback", action="store_true", help="device shares vs every hash read back"
+    )
+    parser.add_argument(
+        "--difficulty", type=int, default=100_000, help="--compare-readback: the share target's"
+    )
     parser.add_argument("--bfactor", type=int, default=0, help="each program in 2^N launches")
     parser.add_argument(
         "--dataset-host", action="store_true", help="CUDA fast mode: the dataset in host memory"
@@ -281,6 +360,7 @@ def main() -> int:
     good = True
     for mode in ("light", "fast") if args.mode == "both" else (args.mode,):
         run = compare_executors if args.compare_executors and not args.cuda else run_mode
+        run = compare_readback if args.compare_readback else run
         good = run(mode, args) and good
     return 0 if good else 2
 

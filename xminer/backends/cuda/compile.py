@@ -34,7 +34,7 @@ ENTRY_POINTS: dict[str, str] = {
     "rx_compile_program": "PPPII",
     "rx_run_program": "PPPPPPPPPIII",
     "rx_run_program_piece": "PPPPPPPPPIIIII",
-    "rx_finish": "PPPI",
+    "rx_finish": "PPPPIIII",
     "rx_init_dataset": "PPPIII",
 }
 #: flags of the binaries the host side loads (-cubin or -ptx is added); warnings are logged

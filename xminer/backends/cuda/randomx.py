@@ -12,7 +12,7 @@ see compile.py), the same entry points launched in the same order with the same 
                    chunk_items, light, count)
     or, with bfactor, 2**bfactor launches a program of
     rx_run_program_piece(..., light, first_iteration, iterations, count)
-    rx_finish(state, scratchpads, hashes, count)
+    rx_finish(state, scratchpads, hashes, results, capacity, limit_lo, limit_hi, count)
 
 over ceil(count / threads) blocks of ``threads`` (at most MAX_LANES; OpenCL: global size
 rounded up to the work-group size).  Each device gets one explicit context (``make_context``, never
@@ -57,9 +57,11 @@ from xminer.backends.gpu.layout import (
     MAX_LANES,
     PROGRAM_WORDS,
     REGISTER_SLOTS,
+    RESULT_CAPACITY,
     SCRATCHPAD_STRIDE,
     STATE_WORDS,
 )
+from xminer.backends.gpu.result import result_bytes
 from xminer.randomx.binding import CACHE_SIZE
 
 log = logging.getLogger("xminer.cuda")
@@ -188,6 +190,7 @@ class CudaRandomX(GpuRandomX):
     so), the one built on the host by librandomx is mapped into the device's address space
     where it lies.  ``bfactor`` splits each
     program over 2^bfactor launches, and ``bsleep`` microseconds are slept after each.
+    ``max_results``: the hits a launch keeps on the device (see :class:`GpuRandomX`).
     """
 
     def __init__(
@@ -199,8 +202,9 @@ class CudaRandomX(GpuRandomX):
         bfactor: int = 0,
         bsleep: int = 0,
         dataset_host: bool | None = None,
+        max_results: int = RESULT_CAPACITY,
     ) -> None:
-        super().__init__(mode, intensity, bfactor)
+        super().__init__(mode, intensity, bfactor, max_results)
         self.dev = cuda_device(device)
         most = min(self.dev.max_threads // max(LANES_PER_HASH.values()), MAX_LANES)
         self.threads = max(1, min(int(threads), most))
@@ -219,6 +223,7 @@ class CudaRandomX(GpuRandomX):
             self._programs = self._alloc(n * PROGRAM_WORDS * 8)
             self._code = self._alloc(n * CODE_WORDS * 8)
             self._hashes = self._alloc(n * HASH_BYTES)
+            self._results = self._alloc(result_bytes(self.max_results))
             self._meta = self._alloc(2 * n * 4)
             self._dummy = self._alloc(64)
             self._inputs: Any = None
@@ -285,6 +290,9 @@ class CudaRandomX(GpuRandomX):
         out = np.empty(size, dtype=np.uint8)
         drv.memcpy_dtoh(out, int(buf) + offset)
         return out.tobytes()
+
+    def _zero(self, buf: Any, size: int) -> None:
+        drv.memset_d32_async(int(buf), 0, size // 4, self.stream)
 
     def _map_host(self, address: int, size: int) -> Any:
         return HostMapping(address, size)

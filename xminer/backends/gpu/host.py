@@ -10,6 +10,7 @@ import abc
 import contextlib
 import ctypes
 import os
+import struct
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -22,13 +23,16 @@ from xminer.backends.gpu.layout import (
     FROM_REGISTERS,
     FROM_SEED,
     HASH_BYTES,
+    HIT_BYTES,
     MAX_BFACTOR,
     MAX_DATASET_CHUNKS,
     NONCE_OFFSET,
     PROGRAM_COUNT,
     PROGRAM_ITERATIONS,
+    RESULT_CAPACITY,
+    RESULT_HEADER_BYTES,
 )
-from xminer.backends.gpu.result import BatchResult, scan_digests
+from xminer.backends.gpu.result import BatchResult, hit_limit, scan_digests
 from xminer.randomx import superscalar
 from xminer.randomx.binding import (
     CACHE_SIZE,
@@ -41,6 +45,9 @@ from xminer.randomx.binding import (
 )
 from xminer.randomx.cachemem import cache_memory_address
 from xminer.randomx.context import build_dataset
+from xminer.randomx.scan import hash_tail
+
+_RESULT_HEADER = struct.Struct("<3I")  # rx_finish's header: hits, tail XOR low and high
 
 
 def pack_inputs(inputs: list[bytes]) -> tuple[bytes, list[int]]:
@@ -66,7 +73,15 @@ class GpuRandomX(abc.ABC):
     launching a kernel by name, staging a batch's inputs, reading the hashes back, and the
     sections (locks, context) that key setup and hashing run in.  Its ``__init__`` allocates
     ``_state``, ``_scratchpads``, ``_programs``, ``_code``, ``_hashes`` and ``_dummy``
-    for ``intensity`` hashes after calling this one.
+    for ``intensity`` hashes, and ``_results`` (result_bytes(max_results)), after calling
+    this one.
+
+    Shares are found on the device: :meth:`scan` (the miner's path) has ``rx_finish``
+    compare every tail with the target, count the hits with an atomic (the first
+    ``max_results`` to count keep their index and hash) and XOR all tails into a sum, then
+    reads the 16-byte header and the hits only.  A launch with more hits than that is read
+    again whole (all its hashes, scanned here).  :meth:`hash_inputs` and :meth:`hash_nonces`
+    (checks against the library) read every hash.
     """
 
     #: fast mode: the device reads the host's dataset where it lies (mapped, _map_host) instead
@@ -82,14 +97,22 @@ class GpuRandomX(abc.ABC):
     _programs: Any
     _code: Any
     _hashes: Any
+    _results: Any
     _dummy: Any
 
-    def __init__(self, mode: str, intensity: int, bfactor: int = 0) -> None:
+    def __init__(
+        self, mode: str, intensity: int, bfactor: int = 0, max_results: int = RESULT_CAPACITY
+    ) -> None:
         if mode not in ("light", "fast"):
             raise ValueError(f"mode must be 'light' or 'fast', not {mode!r}")
         self.mode = mode
         self.intensity = max(1, int(intensity))
         self.bfactor = min(max(0, int(bfactor)), MAX_BFACTOR)
+        self.max_results = max(1, int(max_results))
+        #: bytes the hashing calls read back from the device (result headers, hits, hashes)
+        self.read_back_bytes = 0
+        #: scan launches whose hits overflowed the result buffer (read again whole)
+        self.overflows = 0
         self.key: bytes | None = None
         self._chunks: list[Any] = []
         self._chunk_items = 1
@@ -120,6 +143,10 @@ class GpuRandomX(abc.ABC):
     @abc.abstractmethod
     def _read_hashes(self, count: int) -> bytes:
         """The first count hashes of _hashes once the queued launches are done."""
+
+    @abc.abstractmethod
+    def _zero(self, buf: Any, size: int) -> None:
+        """Queue the zeroing of a device buffer's first size bytes (a multiple of 4)."""
 
     @abc.abstractmethod
     def _hashing(self) -> AbstractContextManager[Any]:
@@ -347,11 +374,12 @@ class GpuRandomX(abc.ABC):
         self._chunk_items = per_chunk
 
     # -- hashing -------------------------------------------------------------------------
-    def _run(self, count: int) -> None:
+    def _run(self, count: int, limit: int = 0) -> None:
         """The hash pipeline for count (<= intensity) inputs already hashed by rx_init: per
         program, rx_compile_program (program generation and micro-ops), then the program in
         one launch of rx_run_program or, with bfactor, in 2**bfactor launches of
-        rx_run_program_piece of PROGRAM_ITERATIONS >> bfactor iterations."""
+        rx_run_program_piece of PROGRAM_ITERATIONS >> bfactor iterations; rx_finish writes the
+        hashes, and the hits (tail <= limit) and the tails' XOR into _results."""
         import numpy as np
 
         chunks = (self._chunks + [self._dummy] * MAX_DATASET_CHUNKS)[:MAX_DATASET_CHUNKS]
@@ -374,15 +402,32 @@ class GpuRandomX(abc.ABC):
                 piece = (np.uint32(first), np.uint32(step))
                 self._launch("rx_run_program_piece", count, *common, *piece)
                 self._between_launches()
-        self._launch("rx_finish", count, state, scratchpads, self._hashes)
+        self._finish(count, limit)
+
+    def _finish(self, count: int, limit: int) -> None:
+        """rx_finish over a zeroed result header: hashes, hits and the tails' XOR."""
+        import numpy as np
+
+        self._zero(self._results, RESULT_HEADER_BYTES)
+        self._launch(
+            "rx_finish", count, self._state, self._scratchpads, self._hashes, self._results,
+            np.uint32(self.max_results), np.uint32(limit & 0xFFFFFFFF), np.uint32(limit >> 32),
+        )  # fmt: skip
 
     def _require_key(self) -> None:
         if self.key is None:
             raise RuntimeError("set_key() first")
 
-    def _hash_prepared(
-        self, data: bytes, meta: list[int], meta_stride: int, with_nonce: int, nonce: int, n: int
-    ) -> list[bytes]:
+    def _launch_batch(
+        self,
+        data: bytes,
+        meta: list[int],
+        meta_stride: int,
+        with_nonce: int,
+        nonce: int,
+        n: int,
+        limit: int = 0,
+    ) -> None:
         import numpy as np
 
         inputs, meta_buf = self._stage_inputs(data, meta)
@@ -390,9 +435,42 @@ class GpuRandomX(abc.ABC):
             "rx_init", n, inputs, meta_buf, np.uint32(meta_stride),
             np.uint32(with_nonce), np.uint32(nonce), self._state,
         )  # fmt: skip
-        self._run(n)
+        self._run(n, limit)
+
+    def _read_digests(self, n: int) -> list[bytes]:
+        """The launch's n hashes (the test path, and a scan launch whose hits overflowed)."""
         raw = self._read_hashes(n)
+        self.read_back_bytes += len(raw)
         return [raw[HASH_BYTES * i : HASH_BYTES * (i + 1)] for i in range(n)]
+
+    def _hash_prepared(
+        self, data: bytes, meta: list[int], meta_stride: int, with_nonce: int, nonce: int, n: int
+    ) -> list[bytes]:
+        self._launch_batch(data, meta, meta_stride, with_nonce, nonce, n)
+        return self._read_digests(n)
+
+    def _read_results(self, n: int, start_nonce: int, target64: int) -> BatchResult:
+        """A scan launch's result: the header, then its hits (tail < target64; the launch's
+        limit also lets tail 0 through for target 0), or every hash when they overflowed."""
+        head = self._read(self._results, 0, RESULT_HEADER_BYTES)
+        found, xor_low, xor_high = _RESULT_HEADER.unpack_from(head)
+        self.read_back_bytes += len(head)
+        tail_xor = xor_low | xor_high << 32
+        if found > self.max_results:
+            self.overflows += 1
+            shares = scan_digests(self._read_digests(n), start_nonce, target64).shares
+            return BatchResult(n, tail_xor, shares)
+        raw = self._read(self._results, RESULT_HEADER_BYTES, found * HIT_BYTES) if found else b""
+        self.read_back_bytes += len(raw)
+        hits = []
+        for at in range(0, len(raw), HIT_BYTES):
+            index = int.from_bytes(raw[at : at + 8], "little")
+            digest = raw[at + 8 : at + HIT_BYTES]
+            if hash_tail(digest) < target64:
+                hits.append((index, digest))
+        hits.sort()  # the atomic hands out slots in any order
+        shares = [((start_nonce + index) & 0xFFFFFFFF, digest) for index, digest in hits]
+        return BatchResult(n, tail_xor, shares)
 
     def hash_inputs(self, inputs: Sequence[bytes]) -> list[bytes]:
         """RandomX hashes of arbitrary inputs under the current key."""
@@ -426,7 +504,23 @@ class GpuRandomX(abc.ABC):
         return result.hashes, result.tail_xor, result.shares
 
     def scan(self, blob: bytes, start_nonce: int, count: int, target64: int) -> BatchResult:
-        return scan_digests(self.hash_nonces(blob, start_nonce, count), start_nonce, target64)
+        """Scan count nonces from start_nonce, a launch of at most intensity at a time; the
+        device finds the shares (tail < target64) and sums the tails, only they come back."""
+        self._require_key()
+        if len(blob) < NONCE_OFFSET + 4:
+            raise ValueError("blob too short for a nonce at byte 39")
+        total = BatchResult(0, 0, [])
+        limit = hit_limit(target64)
+        with self._hashing():
+            for at in range(0, count, self.intensity):
+                n = min(self.intensity, count - at)
+                nonce = (start_nonce + at) & 0xFFFFFFFF
+                self._launch_batch(bytes(blob), [0, len(blob)], 0, 1, nonce, n, limit)
+                part = self._read_results(n, nonce, target64)
+                total.hashes += part.hashes
+                total.tail_xor ^= part.tail_xor
+                total.shares += part.shares
+        return total
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -23,6 +23,15 @@ REGISTER_SLOTS = 41
 LOCAL_REGISTERS = ("rx_run_program", "rx_run_program_piece")
 HASH_BYTES = HASH_SIZE
 NONCE_OFFSET = 39
+#: rx_finish's result buffer: a 16-byte header (u32 hits found, u32 low and high halves of the
+#: XOR of every tail, u32 unused) and then RESULT_CAPACITY hits of 40 bytes (u64 index in the
+#: launch, the hash); kernels/randomx.cl's RX_RESULT_*
+RESULT_HEADER_BYTES = 16
+HIT_BYTES = 8 + HASH_BYTES
+#: hits a launch keeps (XMRig's output buffer holds as many); a launch that finds more is read
+#: again whole (every hash), so a share is never lost: at a pool's difficulty a launch finds
+#: none or one, only a target that most hashes meet (tests, benches at diff 1) overflows
+RESULT_CAPACITY = 255
 MAX_DATASET_CHUNKS = 4  # rx_run_program takes ds0..ds3
 #: rx_compile_program's program source: the seed (1st program), the register file's hash
 #: (the others), or the programs buffer as it is (tests)

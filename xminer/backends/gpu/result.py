@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from xminer.backends.gpu.layout import HIT_BYTES, RESULT_HEADER_BYTES
 from xminer.randomx.scan import hash_tail
 
 
@@ -14,6 +15,18 @@ class BatchResult:
     hashes: int
     tail_xor: int
     shares: list[tuple[int, bytes]]
+
+
+def result_bytes(capacity: int) -> int:
+    """The size of rx_finish's result buffer for capacity hits."""
+    return RESULT_HEADER_BYTES + capacity * HIT_BYTES
+
+
+def hit_limit(target64: int) -> int:
+    """rx_finish's limit for a target: a hit is a tail <= limit.  Tail < target64 is a share,
+    so limit = target64 - 1 (at most 2**64 - 1: a target of 2**64 or more takes every hash);
+    target 0 gives limit 0, whose hits (tail 0) the host drops."""
+    return min(max(target64, 1), 1 << 64) - 1
 
 
 def scan_digests(digests: list[bytes], start_nonce: int, target64: int) -> BatchResult:

@@ -27,9 +27,11 @@ from xminer.backends.gpu.layout import (
     MAX_LANES,
     PROGRAM_WORDS,
     REGISTER_SLOTS,
+    RESULT_CAPACITY,
     SCRATCHPAD_STRIDE,
     STATE_WORDS,
 )
+from xminer.backends.gpu.result import result_bytes
 from xminer.backends.opencl.devices import OclDevice, _import_cl, list_devices
 from xminer.randomx.binding import DATASET_ITEM_SIZE
 
@@ -134,6 +136,7 @@ class OpenCLRandomX(GpuRandomX):
     :class:`GpuRandomX`).
     ``worksize``: the work-group size (at most MAX_LANES: the group's VM registers are in its
     local memory).  ``executor="switch"`` runs the first kernels' executor (tests, benches).
+    ``max_results``: the hits a launch keeps on the device (see :class:`GpuRandomX`).
     """
 
     def __init__(
@@ -144,8 +147,9 @@ class OpenCLRandomX(GpuRandomX):
         worksize: int = 1,
         bfactor: int = 0,
         executor: str = "grouped",
+        max_results: int = RESULT_CAPACITY,
     ) -> None:
-        super().__init__(mode, intensity, bfactor)
+        super().__init__(mode, intensity, bfactor, max_results)
         self.ck = compiled_kernels(device, executor)
         self.worksize = min(max(1, int(worksize)), MAX_LANES)
         ctx = self.ck.context
@@ -156,6 +160,7 @@ class OpenCLRandomX(GpuRandomX):
         self._programs = cl.Buffer(ctx, mf.READ_WRITE, n * PROGRAM_WORDS * 8)
         self._code = cl.Buffer(ctx, mf.READ_WRITE, n * CODE_WORDS * 8)
         self._hashes = cl.Buffer(ctx, mf.READ_WRITE, n * HASH_BYTES)
+        self._results = cl.Buffer(ctx, mf.READ_WRITE, result_bytes(self.max_results))
         self._dummy = cl.Buffer(ctx, mf.READ_ONLY, 64)
 
     # -- GpuRandomX's primitives -------------------------------------------------------------
@@ -218,8 +223,12 @@ class OpenCLRandomX(GpuRandomX):
         cl.enqueue_copy(self.ck.queue, out, self._hashes)
         return out.tobytes()
 
+    def _zero(self, buf: Any, size: int) -> None:
+        cl.enqueue_fill_buffer(self.ck.queue, buf, np.uint32(0), 0, size)
+
     def close(self) -> None:
-        for buf in (self._state, self._scratchpads, self._programs, self._code, self._hashes):
+        buffers = (self._state, self._scratchpads, self._programs, self._code, self._hashes)
+        for buf in (*buffers, self._results):
             buf.release()
         self._release_dataset()
         self.key = None
