@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xminer.api import ApiServer, ApiSettings, start_api
-from xminer.backends.cpu import CpuThread
-from xminer.miner import BenchmarkSource, Miner, MinerSettings
+from tests.config_support import miner_config
+from xminer.api import ApiServer, start_api
+from xminer.bench import BenchmarkSource
+from xminer.config.model import Api, Http
+from xminer.miner import Miner
 
 # XMRig's captured replies and configs, copied into the repository so that a clone runs alone
 CAPTURES = Path(__file__).resolve().parent / "fixtures" / "xmrig-api"
@@ -45,11 +47,12 @@ class Request:
 class RunningMiner:
     """``with RunningMiner(settings) as rm:`` — the miner hashes, the API listens."""
 
-    def __init__(self, api: ApiSettings, threads: int = 1, **settings: Any) -> None:
-        """settings: more MinerSettings fields (opencl_enabled, backend_options, ...)."""
-        self.api_settings = api
+    def __init__(self, http: Http, threads: int = 1, **config: Any) -> None:
+        """``threads`` CPU threads (0: no CPU backend); config: more ``miner_config``
+        arguments (``opencl={"enabled": True, ...}``, ...)."""
+        self.http = http
         self.threads = threads
-        self.settings = settings
+        self.config = config
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._run, name="test-miner", daemon=True)
@@ -66,16 +69,9 @@ class RunningMiner:
             self.ready.set()
 
     async def _main(self) -> None:
-        settings = MinerSettings(
-            cpu_threads=[CpuThread(-1)] * self.threads,
-            randomx_mode="light",
-            huge_pages=False,
-            print_time=0,
-            bench_size=BENCH_SIZE,
-            **self.settings,
-        )
-        self.miner = Miner(settings, BenchmarkSource(BENCH_SIZE))
-        self.api = start_api(self.miner, self.api_settings)
+        config = miner_config(self.threads, "light", bench_size=BENCH_SIZE, **self.config)
+        self.miner = Miner(config, BenchmarkSource(BENCH_SIZE))
+        self.api = start_api(self.miner, self.http)
         self.ready.set()
         await self.miner.run()
 
@@ -101,10 +97,10 @@ class RunningMiner:
     def call(self, coro: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
         return asyncio.run_coroutine_threadsafe(coro(), self.loop).result(30)
 
-    def rebind(self, settings: ApiSettings) -> None:
+    def rebind(self, http: Http, api: Api | None = None) -> None:
         assert self.api is not None
-        api = self.api
-        self.call(lambda: api.rebind(settings))
+        server = self.api
+        self.call(lambda: server.rebind(http, api or Api()))
 
     def request(self, req: Request) -> Reply:
         return send(self.port, req)

@@ -108,9 +108,10 @@ def test_periodic_reports_follow_their_settings(caplog: pytest.LogCaptureFixture
     import asyncio
     import logging
 
-    from xminer.miner import Miner, MinerSettings
+    from tests.config_support import miner_config
+    from xminer.miner import Miner
 
-    miner = Miner(MinerSettings(cpu_enabled=False, randomx_mode="light", health_print_time=0))
+    miner = Miner(miner_config(0, "light", health_print_time=0))
     miner.state = cuda_state(with_health=True)
     periods = iter([1, 1, 0])  # round 1: 1 s (read twice), round 2: 0 (never)
 

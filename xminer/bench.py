@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-import re
+import logging
+import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from xminer.job import Job
+from xminer.config.sizes import parse_bench_size, size_name
+from xminer.job import Job, Result
+
+if TYPE_CHECKING:
+    from xminer.miner import Miner
+
+bench_log = logging.getLogger("xminer.bench")
 
 BENCH_SEED = bytes(32)
 BENCH_BLOB = bytes(112)
@@ -37,27 +45,6 @@ REFERENCE_SUMS_ONE_THREAD = {
     1_000_000: 0x3DF47B0A427C93D9,
     2_000_000: 0xED4D639B0AEB85C6,
 }
-_SIZE = re.compile(r"^(\d+)([KkMm]?)$")
-
-
-def parse_bench_size(text: str) -> int:
-    """'10K', '1M', '250K' or a plain count such as '2000'; ValueError otherwise."""
-    match = _SIZE.match(text.strip())
-    if not match:
-        raise ValueError(f"{text!r} is not a size such as 10K, 1M or 2000")
-    number, unit = int(match.group(1)), match.group(2).upper()
-    size = number * {"": 1, "K": 1000, "M": 1_000_000}[unit]
-    if not 1 <= size <= 10_000_000:
-        raise ValueError(f"{text!r} is out of range (1 .. 10M)")
-    return size
-
-
-def size_name(size: int) -> str:
-    if size % 1_000_000 == 0:
-        return f"{size // 1_000_000}M"
-    if size % 1000 == 0:
-        return f"{size // 1000}K"
-    return str(size)
 
 
 def bench_job(size: int, chained: bool, mixed: bool = False) -> Job:
@@ -91,3 +78,34 @@ def verdict(size: int, chained: bool, mixed: bool = False) -> BenchVerdict:
     if chained:
         return BenchVerdict(REFERENCE_SUMS_ONE_THREAD.get(size), "one-thread (chained)")
     return BenchVerdict(REFERENCE_SUMS.get(size), "multi-thread (XOR)")
+
+
+class BenchmarkSource:
+    """The offline benchmark as a work source: one job, no network."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    async def start(self, miner: Miner) -> None:
+        # XMRig chains the hashes of a one-thread CPU benchmark (CpuWorker only): GPUs never chain
+        cpu = miner.backends.get("cpu")
+        chained = cpu is not None and cpu.threads == 1
+        mixed = chained and miner.total_threads > 1
+        rule = verdict(self.size, chained, mixed).rule
+        bench_log.info(
+            "start benchmark: %s hashes on %d threads, %s sum rule",
+            size_name(self.size),
+            miner.total_threads,
+            rule,
+        )
+        miner.state.connection = {"pool": BENCH_POOL, "since": time.time()}
+        await miner.set_job(bench_job(self.size, chained, mixed))
+
+    async def submit(self, result: Result) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
+__all__ = ["BenchmarkSource", "bench_job", "parse_bench_size", "size_name", "verdict"]

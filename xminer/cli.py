@@ -18,20 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from xminer import bench
+from xminer.api.config import shown_json
+from xminer.app import check_runnable, make_work_source
+from xminer.backends.cpu.threads import config_algo, cpu_threads
 from xminer.config.errors import ConfigError
 from xminer.config.loader import display_name, find_config, parse, read_json, warn_unknown
 from xminer.config.manager import ConfigManager, ConfigWatcher
 from xminer.config.model import Config
 from xminer.config.options import OptionError, Overrides, Parsed, apply, help_text, parse_argv
 from xminer.config.profiles import CpuProfile
-from xminer.config.settings import (
-    check_runnable,
-    generated_profiles,
-    make_work_source,
-    settings_from_config,
-    shown_json,
-)
 from xminer.console.log import set_title, setup_logging
+from xminer.cpuinfo import CpuInfo
 from xminer.miner import Miner
 from xminer.version import APP_NAME, __version__
 
@@ -163,6 +160,26 @@ def check_work(config: Config) -> None:
         )
 
 
+def generated_profiles(config: Config, info: CpuInfo | None = None) -> Config | None:
+    """A copy of ``config`` with the thread profile xminer generated (for autosave), or None.
+
+    XMRig writes a generated RandomX profile as an array of affinities under the family name.
+    """
+    threads, generated = cpu_threads(config, info)
+    if not generated:
+        return None
+    body = config.to_file_json()
+    family = config_algo(config).split("/", 1)[0]
+    body["cpu"].pop("max-threads-hint", None)
+    body["cpu"][family] = [t.affinity for t in threads]
+    if config.cpu.max_threads_hint not in (None, 100):
+        body["cpu"]["max-threads-hint"] = config.cpu.max_threads_hint
+    new = Config.from_json(body)
+    new.has_pool_keys = config.has_pool_keys
+    new.cpu.override = config.cpu.override
+    return new
+
+
 def autosave(startup: Startup, manager: ConfigManager) -> Config:
     """Thread profiles generated on first run go into the file (and the running config)."""
     config = startup.config
@@ -187,7 +204,6 @@ def run(startup: Startup) -> int:
 
         print(platforms_listing(), end="")
         return 0
-    settings = settings_from_config(config)
     try:
         check_work(config)
     except Failure as exc:
@@ -200,16 +216,20 @@ def run(startup: Startup) -> int:
     except ValueError as exc:
         raise Failure(f"{APP_NAME}: {source}: {exc}", EXIT_CONFIG) from None
     if startup.dry_run:
-        cfg_log.info("configuration OK (%d CPU threads)", len(settings.cpu_threads))
+        cfg_log.info("configuration OK (%d CPU threads)", len(cpu_threads(config)[0]))
         return 0
     manager = ConfigManager(
-        config, startup.path, lambda body: merge(startup.parsed, body, source), check_runnable
+        config,
+        startup.path,
+        lambda body: merge(startup.parsed, body, source),
+        check_runnable,
+        shown_json,
     )
-    manager._config = autosave(startup, manager)
+    manager.set(autosave(startup, manager), save=False)
     if work is None:
         raise Failure(f"{APP_NAME}: nothing to mine: no enabled pool and no --bench", 2)
-    miner = Miner(settings, work)
-    miner.config = manager
+    miner = Miner(manager.config, work)
+    miner.config_manager = manager
     if config.benchmark is not None:
         miner.banner_extra.append(("POOL #1", f"{bench.BENCH_POOL} algo rx/0"))
     return asyncio.run(run_miner(miner, manager))
@@ -248,32 +268,31 @@ BIND_RETRY = 10.0  # seconds between attempts while the API's port is taken (as 
 def start_http_api(miner: Miner, manager: ConfigManager) -> None:
     """The HTTP API when ``http.enabled`` (any --http-* option turns it on); a port that is
     taken is tried again every BIND_RETRY seconds while the miner runs."""
-    from xminer.api import ApiSettings, start_api
+    from xminer.api import start_api
     from xminer.api.dashboard import dashboard_url
 
-    api = ApiSettings.from_config(manager.to_json())
-    if not api.enabled or miner.finished.is_set() or miner.api is not None:
+    http = manager.config.http
+    if not http.enabled or miner.finished.is_set() or miner.api is not None:
         return
     try:
-        server = start_api(miner, api)
+        server = start_api(miner, http, manager.config.api)
     except OSError as exc:
         log.error("HTTP API cannot listen on %s:%d: %s (next try in %.0f s)",
-                  api.host, api.port, exc, BIND_RETRY)  # fmt: skip
+                  http.host, http.port, exc, BIND_RETRY)  # fmt: skip
         if not miner.finished.is_set():
             asyncio.get_running_loop().call_later(BIND_RETRY, start_http_api, miner, manager)
         return
-    miner.banner_extra.append(("HTTP API", f"{api.host}:{server.port}"))
-    miner.banner_extra.append(("DASHBOARD", dashboard_url(api.host, server.port)))
+    miner.banner_extra.append(("HTTP API", f"{http.host}:{server.port}"))
+    miner.banner_extra.append(("DASHBOARD", dashboard_url(http.host, server.port)))
 
 
 def follow_config(miner: Miner, manager: ConfigManager) -> None:
     """Every change of the configuration (file watch, PUT /2/config) reaches the running miner;
     one the API could not follow (an address it cannot listen on) is refused first."""
-    from xminer.api import ApiSettings
     from xminer.api.server import check_move
 
     def api_can_follow(config: Config) -> None:
-        check_move(miner.api, ApiSettings.from_config(config.to_json()))
+        check_move(miner.api, config.http)
 
     manager.add_check(api_can_follow)
     manager.on_change(lambda old, new: apply_live(miner, old, new))
@@ -292,25 +311,22 @@ def apply_live(miner: Miner, old: Config, new: Config) -> None:
     before, after = old.to_json(), new.to_json()
     changed = [k for k, v in after.items() if before.get(k) != v]
     cfg_log.info("config changed: %s", ", ".join(changed) or "nothing")
-    follow_api(miner, after)
+    follow_api(miner, new)
     work_changed = any(k in changed for k in WORK_KEYS)
     task = asyncio.ensure_future(apply_to_miner(miner, new, work_changed))
     _live_tasks.add(task)
     task.add_done_callback(_live_tasks.discard)
 
 
-def follow_api(miner: Miner, config: dict[str, object]) -> None:
-    """The http/api sections changed: the API takes its new settings after this reply (or
+def follow_api(miner: Miner, config: Config) -> None:
+    """The http/api sections changed: the API takes its new sections after this reply (or
     starts, when the file turned it on)."""
-    from xminer.api import ApiSettings
-
     if miner.api is None:
-        if miner.config is not None:
-            start_http_api(miner, miner.config)
+        if miner.config_manager is not None:
+            start_http_api(miner, miner.config_manager)
         return
-    settings = ApiSettings.from_config(config)
-    if settings != miner.api.settings:
-        miner.api.schedule_rebind(settings)
+    if (config.http, config.api) != (miner.api.http, miner.api.api):
+        miner.api.schedule_rebind(config.http, config.api)
 
 
 WORK_KEYS = ("pools", "benchmark", "retries", "retry-pause")
@@ -318,7 +334,7 @@ _live_tasks: set[asyncio.Future[None]] = set()
 
 
 async def apply_to_miner(miner: Miner, new: Config, work_changed: bool) -> None:
-    pending = await miner.apply_settings(settings_from_config(new))
+    pending = await miner.apply_config(new)
     if work_changed:
         try:
             source = make_work_source(new)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -19,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from xminer import bench
-from xminer.backends import Backend, BackendContext, load_backend_module
-from xminer.backends.cpu import CpuBackend, CpuThread
+from xminer.backends import Backend, BackendContext, BackendUnavailable, create_backend
+from xminer.backends.cpu.threads import config_algo, cpu_runs
+from xminer.config.model import Config
 from xminer.job import Job, JobSlot, Result
 from xminer.randomx import RandomXError, hugepages
 from xminer.randomx.context import Cancelled, RandomXContext
@@ -32,32 +34,17 @@ rx_log = logging.getLogger("xminer.rx")
 bench_log = logging.getLogger("xminer.bench")
 
 
-@dataclass
-class MinerSettings:
-    """Everything the miner needs to start, resolved from the config file and the CLI."""
-
-    cpu_enabled: bool = True
-    cpu_threads: list[CpuThread] = field(default_factory=list)
-    cpu_priority: int | None = None
-    opencl_enabled: bool = False
-    cuda_enabled: bool = False
-    randomx_mode: str = "auto"
-    randomx_init: int = -1
-    huge_pages: bool = True
-    seed_ahead: bool = True  # randomx.seed-ahead: build an announced next seed while mining
-    print_time: int = 60
-    health_print_time: int = 60
-    bench_size: int = 0
-    color: bool | None = None  # None: colours when stdout is a terminal
-    backend_options: dict[str, dict[str, object]] = field(default_factory=dict)
+def backend_key(config: Config) -> tuple[object, ...]:
+    """What the running backends were built from: their typed sections (the CPU's command-line
+    override included) and the algorithm the CPU threads are planned for.  A change means
+    building them again."""
+    cpu = dataclasses.replace(config.cpu, huge_pages=True)  # read by the RandomX context only
+    return (cpu, cpu.override, config.opencl, config.cuda, config_algo(config))
 
 
-def backend_key(s: MinerSettings) -> tuple[object, ...]:
-    """What the running backends were built from: a change means building them again."""
-    return (
-        s.cpu_enabled, s.cpu_threads, s.cpu_priority, s.opencl_enabled, s.cuda_enabled,
-        s.backend_options,
-    )  # fmt: skip
+def rx_key(config: Config) -> tuple[object, ...]:
+    """What the RandomX context was made with: a change takes effect after a restart."""
+    return (config.randomx.mode, config.randomx.init, bool(config.cpu.huge_pages))
 
 
 class WorkSource(Protocol):
@@ -67,8 +54,6 @@ class WorkSource(Protocol):
     async def submit(self, result: Result) -> None: ...
     async def stop(self) -> None: ...
 
-
-BackendBuilder = Callable[["Miner", str], Backend | None]
 
 SAMPLE_PERIOD_S = 0.5  # XMRig samples every thread's hash count twice a second
 
@@ -85,16 +70,18 @@ class DatasetBuild:
 class Miner:
     def __init__(
         self,
-        settings: MinerSettings,
+        config: Config,
         source: WorkSource | None = None,
         state: SharedState | None = None,
     ) -> None:
-        self.settings = settings
+        self.config = config  # the running typed configuration
         self.state = state or SharedState()
         self.source = source
         self.slot = JobSlot()
-        self.rx = RandomXContext(settings.randomx_mode, settings.randomx_init, settings.huge_pages)
-        self.ctx = BackendContext(self.state, self.rx, self.slot, self)
+        self._rx_key = rx_key(config)
+        rx = config.randomx
+        self.rx = RandomXContext(rx.mode, rx.init, bool(config.cpu.huge_pages))
+        self.ctx = BackendContext(self.state, self.rx, self.slot, self, config)
         self.backends: dict[str, Backend] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.cancel = threading.Event()
@@ -113,7 +100,7 @@ class Miner:
         self._bench_done = 0
         self._bench_started = 0.0
         self.hooks_on_stop: list[Callable[[], Awaitable[None]]] = []
-        self.config: Any = None  # the ConfigManager when started from the CLI (API GET/PUT)
+        self.config_manager: Any = None  # the ConfigManager when started from the CLI
         self.api: Any = None  # the ApiServer while the HTTP API runs
         self.banner_extra: list[tuple[str, str]] = []  # e.g. ("POOL #1", ...), ("HTTP API", ...)
         self._tasks: set[asyncio.Future[None]] = set()
@@ -121,8 +108,12 @@ class Miner:
 
     # ---- backends ---------------------------------------------------------------------
     def build_backends(self) -> None:
-        s = self.settings
-        wanted = {"cpu": s.cpu_enabled, "opencl": s.opencl_enabled, "cuda": s.cuda_enabled}
+        config = self.config
+        wanted = {
+            "cpu": cpu_runs(config),
+            "opencl": config.opencl.enabled,
+            "cuda": config.cuda.enabled,
+        }
         for name, enabled in wanted.items():
             stats = self.state.backend(name)
             stats.details = {}
@@ -141,15 +132,17 @@ class Miner:
             self.backends[name] = backend
 
     def _make_backend(self, name: str) -> Backend | None:
-        if name == "cpu":
-            return CpuBackend(self.ctx, self.settings.cpu_threads, self.settings.cpu_priority)
-        module = load_backend_module(name)
-        if module.module is None:
-            self.state.backend(name).unavailable_reason = module.unavailable or ""
-            logging.getLogger(f"xminer.{name}").warning("%s", module.unavailable)
+        try:
+            return create_backend(name, self.ctx)
+        except BackendUnavailable as exc:
+            self.state.backend(name).unavailable_reason = str(exc)
+            logging.getLogger(f"xminer.{name}").warning("%s", exc)
             return None
-        factory = module.module.create_backend  # type: ignore[attr-defined]
-        return factory(self.ctx, self.settings.backend_options.get(name, {}))
+
+    @property
+    def seed_ahead(self) -> bool:
+        """randomx.seed-ahead (unset: on): build an announced next seed while mining."""
+        return self.config.randomx.seed_ahead is not False
 
     @property
     def total_threads(self) -> int:
@@ -165,21 +158,16 @@ class Miner:
         return all(ended)
 
     # ---- live changes (config watch, PUT /2/config) --------------------------------------
-    async def apply_settings(self, new: MinerSettings) -> list[str]:
+    async def apply_config(self, new: Config) -> list[str]:
         """Take a changed configuration while running; returns what still needs a restart.
 
         print-time applies at once; the backends are stopped and built again when which of them
         run, their threads or their options changed.  The RandomX mode and huge pages need a
         restart (the dataset is not rebuilt under running work).
         """
-        old, self.settings = self.settings, new
-        pending = []
-        if (old.randomx_mode, old.randomx_init, old.huge_pages) != (
-            new.randomx_mode, new.randomx_init, new.huge_pages,
-        ):  # fmt: skip
-            pending.append("randomx")
-            new.randomx_mode, new.randomx_init = old.randomx_mode, old.randomx_init
-            new.huge_pages = old.huge_pages
+        old, self.config = self.config, new
+        self.ctx.config = new
+        pending = ["randomx"] if rx_key(new) != self._rx_key else []
         if backend_key(old) != backend_key(new):
             await self.restart_backends()
         return pending
@@ -297,7 +285,7 @@ class Miner:
     def _plan_ahead(self, job: Job) -> None:
         """Start building the seed a job announces as the next one, unless built or building."""
         seed = job.next_seed_hash
-        if not self.settings.seed_ahead or not seed or seed in (job.seed_hash, self.rx.seed):
+        if not self.seed_ahead or not seed or seed in (job.seed_hash, self.rx.seed):
             return
         if self.rx.seed is None or self.cancel.is_set():
             return  # the first dataset is still being built: it goes first
@@ -370,7 +358,7 @@ class Miner:
         if self.rx.ahead_seed is not None:
             self.rx.drop_ahead()  # built for a seed that did not come
         reason = self._no_ahead_reason(seed, building)
-        if not self.settings.seed_ahead or not self.rx.fast:
+        if not self.seed_ahead or not self.rx.fast:
             ok = await self._prepare_dataset(seed)
             if ok:
                 self._switched(SeedSwitch("rebuild", reason, job.height, done=True), started)
@@ -385,7 +373,7 @@ class Miner:
         return True
 
     def _no_ahead_reason(self, seed: bytes, building: bool) -> str:
-        if not self.settings.seed_ahead:
+        if not self.seed_ahead:
             return "randomx.seed-ahead is off"
         if not self.rx.fast:
             return "light mode: the new cache is built at the switch"
@@ -601,7 +589,7 @@ class Miner:
 
     def reserve_huge_pages(self) -> str:
         """Reserve what the dataset, cache and scratchpads need; the banner's HUGE PAGES text."""
-        if not self.settings.huge_pages:
+        if not self.config.cpu.huge_pages:
             return "disabled (--no-huge-pages)"
         needed = hugepages.pages_needed(self.rx.fast, max(1, self.total_threads))
         report = hugepages.ensure(needed)
@@ -616,7 +604,7 @@ class Miner:
 
         extra = list(self.banner_extra)
         extra.append(("COMMANDS", "hashrate, pause, resume, results, connection"))
-        color = self.settings.color if self.settings.color is not None else sys.stdout.isatty()
+        color = self.config.colors and sys.stdout.isatty()
         print_banner(banner_rows(library_path(), huge_pages, extra), color)
 
     async def _every(self, period: Callable[[], int], report: Callable[[], None]) -> None:
@@ -657,10 +645,10 @@ class Miner:
                 logging.getLogger(f"xminer.{backend.name}").info("%s", line)
         self.start_backends()
         speed = asyncio.ensure_future(
-            self._every(lambda: self.settings.print_time, lambda: print_speed(self.state))
+            self._every(lambda: self.config.print_time, lambda: print_speed(self.state))
         )
         health = asyncio.ensure_future(
-            self._every(lambda: self.settings.health_print_time, self._print_health)
+            self._every(lambda: self.config.health_print_time, self._print_health)
         )
         sampler = asyncio.ensure_future(self._sample_counters())
         try:
@@ -694,34 +682,6 @@ def force_exit(code: int) -> None:
     """End the process now (threads, executor jobs and sockets left to the kernel)."""
     logging.shutdown()
     os._exit(code)
-
-
-class BenchmarkSource:
-    """The offline benchmark as a work source: one job, no network."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-
-    async def start(self, miner: Miner) -> None:
-        # XMRig chains the hashes of a one-thread CPU benchmark (CpuWorker only): GPUs never chain
-        cpu = miner.backends.get("cpu")
-        chained = cpu is not None and cpu.threads == 1
-        mixed = chained and miner.total_threads > 1
-        verdict = bench.verdict(self.size, chained, mixed)
-        bench_log.info(
-            "start benchmark: %s hashes on %d threads, %s sum rule",
-            bench.size_name(self.size),
-            miner.total_threads,
-            verdict.rule,
-        )
-        miner.state.connection = {"pool": bench.BENCH_POOL, "since": time.time()}
-        await miner.set_job(bench.bench_job(self.size, chained, mixed))
-
-    async def submit(self, result: Result) -> None:
-        return None
-
-    async def stop(self) -> None:
-        return None
 
 
 def print_speed(state: SharedState) -> None:

@@ -143,7 +143,7 @@ class ApiHandler(tornado.web.RequestHandler):
             raise ApiError(405)
         self._check_auth()
         if method not in ("GET", "HEAD"):
-            if self.server.settings.restricted:
+            if self.server.http.restricted:
                 raise ApiError(403)
             if not is_json(self.request.headers.get("Content-Type")):
                 raise ApiError(415)
@@ -152,7 +152,7 @@ class ApiHandler(tornado.web.RequestHandler):
         await self._route(method)
 
     def _check_auth(self) -> None:
-        settings = self.server.settings
+        settings = self.server.http
         header = self.request.headers.get("Authorization")
         if header is None:
             if settings.auth_required:
@@ -198,9 +198,9 @@ class ApiHandler(tornado.web.RequestHandler):
         self.reply_json(200, self.server.bodies.get(key, lambda: dumps(build())))
 
     async def _get_config(self) -> None:
-        if self.server.settings.restricted:
+        if self.server.http.restricted:
             raise ApiError(403)
-        self.reply(200, config_api.current(self.server.miner, self.server.settings))
+        self.reply(200, config_api.current(self.server.miner, self.server.http, self.server.api))
 
     async def _put_config(self) -> None:
         self.server.bodies.clear()

@@ -21,8 +21,8 @@ from xminer.api.http import ApiHandler, error_reply, log_request, shorten
 from xminer.api.machine import MachineInfo
 from xminer.api.metrics import Metrics, MetricsHandler
 from xminer.api.rpc import Rpc
-from xminer.api.settings import ApiSettings
 from xminer.api.views import Views
+from xminer.config.model import Api, Http
 
 if TYPE_CHECKING:
     from xminer.miner import Miner
@@ -138,11 +138,12 @@ class BodyCache:
 class ApiServer:
     """``port`` is the port actually bound; ``stop()`` and ``rebind(settings)`` are awaitable."""
 
-    def __init__(self, miner: Miner, settings: ApiSettings, machine: MachineInfo) -> None:
+    def __init__(self, miner: Miner, http: Http, api: Api, machine: MachineInfo) -> None:
         self.miner = miner
         self.machine = machine
-        self.settings = settings
-        self.views = Views(miner, settings, machine)
+        self.http = http  # the config's http section the API runs with
+        self.api = api  # and its api section (instance and worker ids)
+        self.views = Views(miner, http, api, machine)
         self.bodies = BodyCache()
         self.rpc = Rpc(miner)
         self.config_lock = asyncio.Lock()
@@ -161,8 +162,8 @@ class ApiServer:
         self.port = 0
 
     def listen(self, sockets: list[socket.socket] | None = None) -> None:
-        """Serve on ``sockets`` (bound already), else on a fresh bind of the settings' address."""
-        sockets = sockets or bind(self.settings.host, self.settings.port)
+        """Serve on ``sockets`` (bound already), else on a fresh bind of the http address."""
+        sockets = sockets or bind(self.http.host, self.http.port)
         http = ApiHttpServer(
             self.app,
             max_body_size=MAX_HTTP_BODY,
@@ -173,7 +174,7 @@ class ApiServer:
         http.add_sockets(sockets)
         self._http = http
         self.port = sockets[0].getsockname()[1]
-        log.info("HTTP API %s:%d", self.settings.host, self.port)
+        log.info("HTTP API %s:%d", self.http.host, self.port)
 
     async def stop(self) -> None:
         """Stop listening and close every connection (the miner is stopping)."""
@@ -185,12 +186,12 @@ class ApiServer:
             server.stop()
             await server.close_all_connections()
 
-    def stays(self, settings: ApiSettings) -> bool:
+    def stays(self, settings: Http) -> bool:
         """Whether ``settings`` keep the listener where it is (same host and port)."""
-        same = (self.settings.host, self.settings.port) == (settings.host, settings.port)
+        same = (self.http.host, self.http.port) == (settings.host, settings.port)
         return same and settings.enabled and self._http is not None
 
-    def reserve(self, settings: ApiSettings) -> None:
+    def reserve(self, settings: Http) -> None:
         """Bind now the address ``settings`` would move the API to, and keep the sockets for
         the rebind that follows; OSError when it cannot be bound (nothing changes then).
 
@@ -213,7 +214,7 @@ class ApiServer:
                 sock.close()
             self._reserved = None
 
-    def _bind_for(self, settings: ApiSettings) -> list[socket.socket]:
+    def _bind_for(self, settings: Http) -> list[socket.socket]:
         """The reserved sockets for ``settings``' address, else a fresh bind (OSError)."""
         reserved, self._reserved = self._reserved, None
         if reserved is not None and reserved[0] == (settings.host, settings.port):
@@ -223,17 +224,19 @@ class ApiServer:
                 sock.close()
         return bind(settings.host, settings.port)
 
-    async def rebind(self, settings: ApiSettings) -> None:
-        """Apply new http/api settings; the listener moves only when host or port changed.
+    async def rebind(self, settings: Http, api: Api | None = None) -> None:
+        """Apply new http/api sections; the listener moves only when host or port changed.
         An address that cannot be bound is logged and the API stays where it was."""
-        old = self.settings
-        self.views = Views(self.miner, settings, self.machine)
+        old = self.http
+        if api is not None:
+            self.api = api
+        self.views = Views(self.miner, settings, self.api, self.machine)
         self.bodies.clear()
         if self.stays(settings):
-            self.settings = settings
+            self.http = settings
             return
         if not settings.enabled:
-            self.settings = settings
+            self.http = settings
             self._retire()
             log.info("HTTP API disabled")
             return
@@ -245,17 +248,17 @@ class ApiServer:
             self._cannot_move(old, settings, exc)
             return
         self._retire()
-        self.settings = settings
+        self.http = settings
         self.listen(sockets)
 
-    def _cannot_move(self, old: ApiSettings, new: ApiSettings, exc: OSError) -> None:
+    def _cannot_move(self, old: Http, new: Http, exc: OSError) -> None:
         """Keep the old address (listening again if it was freed for the move), with the rest
         of the new settings (token, restricted, ids)."""
         where = f"on {old.host}:{self.port}" if old.enabled else "off"
         log.error("HTTP API cannot listen on %s:%d: %s (it stays %s)",
                   new.host, new.port, exc.strerror or exc, where)  # fmt: skip
-        self.settings = dataclasses.replace(new, host=old.host, port=old.port, enabled=old.enabled)
-        self.views = Views(self.miner, self.settings, self.machine)
+        self.http = dataclasses.replace(new, host=old.host, port=old.port, enabled=old.enabled)
+        self.views = Views(self.miner, self.http, self.api, self.machine)
         if self._http is None and old.enabled:
             try:
                 self.listen(bind(old.host, self.port))
@@ -281,12 +284,13 @@ class ApiServer:
 
         asyncio.get_running_loop().call_later(RETIRE_GRACE, close)
 
-    def schedule_rebind(self, settings: ApiSettings) -> None:
+    def schedule_rebind(self, settings: Http, api: Api) -> None:
         """Rebind after the current reply went out (a PUT /2/config that changed http)."""
-        asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self.rebind(settings)))
+        loop = asyncio.get_running_loop()
+        loop.call_soon(lambda: asyncio.ensure_future(self.rebind(settings, api)))
 
 
-def check_move(server: ApiServer | None, settings: ApiSettings) -> None:
+def check_move(server: ApiServer | None, settings: Http) -> None:
     """Before a new config is accepted: ValueError naming ``http.host`` or ``http.port`` when
     the API could not listen where ``settings`` put it (the address is kept bound for the
     move when it can)."""
@@ -304,9 +308,9 @@ def check_move(server: ApiServer | None, settings: ApiSettings) -> None:
         ) from None
 
 
-def start_api(miner: Miner, settings: ApiSettings) -> ApiServer:
+def start_api(miner: Miner, http: Http, api: Api | None = None) -> ApiServer:
     """Listen now (on the running loop) and stop with the miner; OSError if the bind fails."""
-    server = ApiServer(miner, settings, MachineInfo.probe())
+    server = ApiServer(miner, http, api or Api(), MachineInfo.probe())
     server.listen()
     miner.api = server
     miner.hooks_on_stop.append(server.stop)

@@ -28,7 +28,7 @@ from xminer.backends.cuda.devices import (
 )
 from xminer.backends.cuda.nvml import Nvml
 from xminer.backends.cuda.status import cuda_status
-from xminer.backends.gpu_common import devices_hint, thread_profile
+from xminer.config.model import Cuda
 from xminer.state import ThreadInfo
 
 log = logging.getLogger("xminer.cuda")
@@ -37,17 +37,17 @@ THREAD_KEYS = ("index", "threads", "blocks", "intensity", "bfactor", "bsleep", "
 HEALTH_INTERVAL = 5.0  # seconds between NVML readings
 
 
-def _profile(options: dict[str, Any]) -> list[dict[str, Any]] | None:
+def _profile(section: Cuda) -> list[dict[str, Any]] | None:
     """The rx profile's thread list, else the "threads" option's; None when neither."""
-    profile = thread_profile(options)
-    threads = options.get("threads")
+    profile = section.threads_profile()
+    threads = section.extra.get("threads")
     if profile is None and isinstance(threads, list):
         return [t.to_json() if isinstance(t, CudaThreadConfig) else dict(t) for t in threads]
     return profile
 
 
 def plan_threads(
-    options: dict[str, Any], devices: list[CudaDeviceInfo], fast: bool
+    section: Cuda, devices: list[CudaDeviceInfo], fast: bool
 ) -> list[CudaThreadConfig]:
     """Thread entries from the cuda config section and the CLI.
 
@@ -59,9 +59,10 @@ def plan_threads(
     "intensity", "bfactor-hint" and "bsleep-hint" of the options applied when given.
     The device selection (--cuda-devices) filters either list.
     """
-    wanted = devices_hint(options)
+    wanted = section.devices()
     known = {d.index for d in devices}
-    explicit = _profile(options)
+    explicit = _profile(section)
+    options = section.extra  # the older section-wide keys: threads, blocks, intensity
     if explicit is not None:
         plans = []
         for entry in explicit:
@@ -81,8 +82,8 @@ def plan_threads(
         plans.append(
             CudaThreadConfig(
                 index=device.index, threads=threads, blocks=blocks, intensity=intensity,
-                bfactor=int(options.get("bfactor-hint") or 0),
-                bsleep=int(options.get("bsleep-hint") or 0),
+                bfactor=int(section.bfactor_hint or 0),
+                bsleep=int(section.bsleep_hint or 0),
                 dataset_host=plan.dataset_host,
             )
         )  # fmt: skip
@@ -107,12 +108,12 @@ class CudaWorker(GpuWorker):
 class CudaBackend(Backend):
     name = "cuda"
 
-    def __init__(self, ctx: BackendContext, options: dict[str, Any] | None = None) -> None:
+    def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)
-        self.options = dict(options or {})
+        self.section = ctx.config.cuda
         self.devices: list[CudaDeviceInfo] = []
         self.plan: list[CudaThreadConfig] = []
-        self.nvml = Nvml(self.options.get("nvml", True))  # type: ignore[arg-type]
+        self.nvml = Nvml(self.section.nvml)
         self._health_stop = threading.Event()
         self._health_thread: threading.Thread | None = None
 
@@ -126,7 +127,7 @@ class CudaBackend(Backend):
             return f"unavailable: numpy missing ({exc})"
         self.devices = list_devices()
         try:
-            self.plan = plan_threads(self.options, self.devices, self.ctx.rx.fast)
+            self.plan = plan_threads(self.section, self.devices, self.ctx.rx.fast)
         except (TypeError, ValueError) as exc:
             return f"unavailable: bad cuda thread settings ({exc})"
         if not self.plan:
@@ -254,5 +255,5 @@ class CudaBackend(Backend):
         return out
 
 
-def create_backend(ctx: BackendContext, options: dict[str, Any] | None = None) -> CudaBackend:
-    return CudaBackend(ctx, options)
+def create_backend(ctx: BackendContext) -> CudaBackend:
+    return CudaBackend(ctx)

@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from xminer.backends.base import Backend, BackendContext, GpuWorker, Worker
-from xminer.backends.gpu_common import devices_hint, thread_profile
+from xminer.backends.cpu.threads import cpu_runs
 from xminer.backends.opencl.devices import (
     DeviceInfo,
     PlatformInfo,
@@ -21,6 +21,7 @@ from xminer.backends.opencl.devices import (
     list_platforms,
     opencl_status,
 )
+from xminer.config.model import OpenCl
 from xminer.state import ThreadInfo
 
 log = logging.getLogger("xminer.opencl")
@@ -57,12 +58,13 @@ def _named(device: DeviceInfo, wanted: list[int | str] | None) -> bool:
     return wanted is not None and (device.device_index in wanted or device.key in wanted)
 
 
-def usable_devices(options: dict[str, Any], devices: list[DeviceInfo]) -> list[DeviceInfo]:
+def usable_devices(
+    section: OpenCl, devices: list[DeviceInfo], cpu_backend: bool = False
+) -> list[DeviceInfo]:
     """The devices threads may go to: those devices-hint names (all without one), less the
-    CPU devices while the CPU backend runs (option "_cpu_backend") unless devices-hint names
+    CPU devices while the CPU backend runs (``cpu_backend``) unless devices-hint names
     them, so that the two backends never fight over the cores."""
-    wanted = devices_hint(options)
-    cpu_backend = bool(options.get("_cpu_backend", False))
+    wanted = section.devices()
     out = []
     for device in devices:
         if wanted is not None and not _named(device, wanted):
@@ -73,7 +75,9 @@ def usable_devices(options: dict[str, Any], devices: list[DeviceInfo]) -> list[D
     return out
 
 
-def plan_threads(options: dict[str, Any], devices: list[DeviceInfo]) -> list[ThreadConfig]:
+def plan_threads(
+    section: OpenCl, devices: list[DeviceInfo], cpu_backend: bool = False
+) -> list[ThreadConfig]:
     """Thread entries from the opencl section (and the CLI) for ``devices``, the devices of
     the selected platforms.
 
@@ -87,11 +91,12 @@ def plan_threads(options: dict[str, Any], devices: list[DeviceInfo]) -> list[Thr
     ``threads = [{"device": "0:0", "intensity": 8, "worksize": 1, "bfactor": 0}, ...]`` is
     taken as it stands.
     """
+    options = section.extra  # the older section-wide keys: threads, intensity, worksize, bfactor
     explicit = options.get("threads")
     if explicit:
         return [t if isinstance(t, ThreadConfig) else ThreadConfig(**t) for t in explicit]
-    usable = usable_devices(options, devices)
-    profile = thread_profile(options)
+    usable = usable_devices(section, devices, cpu_backend)
+    profile = section.threads_profile()
     if profile is not None:
         plans = []
         for entry in profile:
@@ -139,9 +144,10 @@ class OpenCLWorker(GpuWorker):
 class OpenCLBackend(Backend):
     name = "opencl"
 
-    def __init__(self, ctx: BackendContext, options: dict[str, Any] | None = None) -> None:
+    def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)
-        self.options = dict(options or {})
+        self.section = ctx.config.opencl
+        self.cpu_backend = cpu_runs(ctx.config)  # CPU devices are then left to it
         self.platforms: list[PlatformInfo] = []  # the selected ones
         self.devices: list[DeviceInfo] = []  # the devices of the selected platforms
         self.plan: list[ThreadConfig] = []
@@ -155,13 +161,13 @@ class OpenCLBackend(Backend):
         except ImportError as exc:
             return f"numpy unavailable: {exc}"
         try:
-            self.platforms = select_platforms(self.options.get("platform"), list_platforms())
+            self.platforms = select_platforms(self.section.platform, list_platforms())
         except ValueError as exc:
             return str(exc)
         chosen = {p.index for p in self.platforms}
         self.devices = [d for d in list_devices() if d.platform_index in chosen]
         try:
-            self.plan = plan_threads(self.options, self.devices)
+            self.plan = plan_threads(self.section, self.devices, self.cpu_backend)
         except (TypeError, ValueError) as exc:
             return f"bad opencl thread settings ({exc})"
         if not self.plan:
@@ -169,9 +175,9 @@ class OpenCLBackend(Backend):
         return None
 
     def _why_no_threads(self) -> str:
-        if thread_profile(self.options) == []:
+        if self.section.threads_profile() == []:
             return "no OpenCL threads: the opencl section's RandomX profile is false or empty"
-        if self.options.get("_cpu_backend") and any(d.is_cpu for d in self.devices):
+        if self.cpu_backend and any(d.is_cpu for d in self.devices):
             return (
                 "no OpenCL device selected (CPU devices are left to the CPU backend: "
                 "--no-cpu, or naming them in --opencl-devices, uses them)"
@@ -236,6 +242,6 @@ class OpenCLBackend(Backend):
         return self.api_fields()
 
 
-def create_backend(ctx: BackendContext, options: dict[str, Any] | None = None) -> OpenCLBackend:
+def create_backend(ctx: BackendContext) -> OpenCLBackend:
     """Factory used by the miner's backend registry."""
-    return OpenCLBackend(ctx, options)
+    return OpenCLBackend(ctx)
