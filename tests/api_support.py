@@ -15,7 +15,10 @@ from typing import Any
 
 from tests.config_support import miner_config
 from xminer.api import ApiServer, start_api
+from xminer.api.host import MinerHost
+from xminer.app import App
 from xminer.bench import BenchmarkSource
+from xminer.config.manager import ConfigManager
 from xminer.config.model import Api, Http
 from xminer.miner import Miner
 
@@ -47,12 +50,22 @@ class Request:
 class RunningMiner:
     """``with RunningMiner(settings) as rm:`` — the miner hashes, the API listens."""
 
-    def __init__(self, http: Http, threads: int = 1, **config: Any) -> None:
+    def __init__(
+        self,
+        http: Http,
+        threads: int = 1,
+        manager: ConfigManager | None = None,
+        **config: Any,
+    ) -> None:
         """``threads`` CPU threads (0: no CPU backend); config: more ``miner_config``
-        arguments (``opencl={"enabled": True, ...}``, ...)."""
+        arguments (``opencl={"enabled": True, ...}``, ...).  With a ``manager`` the miner runs
+        inside an ``App`` as the command line wires it (its API from the manager's http
+        section, every config change applied live), else the API serves the bare miner."""
         self.http = http
         self.threads = threads
+        self.manager = manager
         self.config = config
+        self.app: App | None = None
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._run, name="test-miner", daemon=True)
@@ -71,9 +84,20 @@ class RunningMiner:
     async def _main(self) -> None:
         config = miner_config(self.threads, "light", bench_size=BENCH_SIZE, **self.config)
         self.miner = Miner(config, BenchmarkSource(BENCH_SIZE))
-        self.api = start_api(self.miner, self.http)
+        if self.manager is not None:
+            self.app = App(self.manager, self.miner)
+            self.app.follow_config()
+            self.app.start_http_api()
+            self.api = self.app.api
+        else:
+            self.api = start_api(MinerHost(self.miner), self.http)
         self.ready.set()
-        await self.miner.run()
+        try:
+            await self.miner.run()
+        finally:
+            api = self.app.api if self.app is not None else self.api
+            if api is not None:
+                await api.stop()
 
     def __enter__(self) -> RunningMiner:
         self.thread.start()

@@ -61,7 +61,7 @@ def validate(body: Any, schema: str) -> None:
 
 
 def has_config_manager(rm: RunningMiner) -> bool:
-    return getattr(rm.miner, "config_manager", None) is not None
+    return rm.app is not None
 
 
 # ---- shapes ------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ def rm() -> Iterator[RunningMiner]:
 
 def allowed(rm: RunningMiner, status: int) -> bool:
     """No server error; 501 only for a PUT on a miner without a config manager."""
-    return status < 500 or (status == 501 and getattr(rm.miner, "config_manager", None) is None)
+    return status < 500 or (status == 501 and rm.app is None)
 
 
 def cors(headers: dict[str, list[str]]) -> bool:

@@ -17,6 +17,7 @@ import pytest
 from tests.api_support import JSON, TOKEN, Request, RunningMiner, auth, send
 from xminer.api import ApiServer
 from xminer.api import server as api_server
+from xminer.api.host import MinerHost
 from xminer.api.machine import MachineInfo
 from xminer.config.model import Api, Http
 from xminer.jsonsafe import MAX_DEPTH
@@ -39,7 +40,7 @@ def rm() -> Iterator[RunningMiner]:
 def short_port(rm: RunningMiner) -> Iterator[int]:
     """A second API server on the same miner, its idle and body timeouts SHORT."""
     assert rm.miner is not None
-    server = ApiServer(rm.miner, FULL, Api(), MachineInfo.probe())
+    server = ApiServer(MinerHost(rm.miner), FULL, Api(), MachineInfo.probe())
 
     async def listen() -> None:
         server.listen()

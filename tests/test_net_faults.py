@@ -23,6 +23,7 @@ from tests.net_support import (
 )
 from tools.testpool import TestPool
 from xminer.api import start_api
+from xminer.api.host import MinerHost
 from xminer.config.model import Http
 from xminer.net import StratumConnection, UpstreamError, create_work_source
 from xminer.net.client import ClientOptions, PoolClient
@@ -205,7 +206,7 @@ def test_api_connection_uptime_and_avg_time() -> None:
         await pool.start()
         source = create_work_source([pool_entry(url=pool.url)], retries=2, retry_pause=0.2)
         miner = light_miner(source)
-        api = start_api(miner, Http(enabled=True, port=0))
+        api = start_api(MinerHost(miner), Http(enabled=True, port=0))
         http = AsyncHTTPClient(force_instance=True)
         summaries: dict[int, dict[str, Any]] = {}
 
@@ -227,6 +228,7 @@ def test_api_connection_uptime_and_avg_time() -> None:
                 assert summary["results"]["avg_time_ms"] > 0
                 assert summary["connection"]["avg_time_ms"] > 0
         http.close()
+        await api.stop()
         await pool.stop()
 
     run(body(), 180)

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from xminer.config.sizes import parse_bench_size, size_name
 from xminer.job import Job, Result
+from xminer.randomx.scan import ScanResult
 
 if TYPE_CHECKING:
-    from xminer.miner import Miner
+    from collections.abc import Mapping
+
+    from xminer.backends.base import Backend
+    from xminer.state import SharedState
 
 bench_log = logging.getLogger("xminer.bench")
 
@@ -80,13 +85,74 @@ def verdict(size: int, chained: bool, mixed: bool = False) -> BenchVerdict:
     return BenchVerdict(REFERENCE_SUMS.get(size), "multi-thread (XOR)")
 
 
+class BenchmarkTally:
+    """The running benchmark's sum: every batch's tail XOR and hash count (worker threads add
+    to it), from the moment its job is set until ``bench_size`` hashes are done."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.xor = 0
+        self.done = 0
+        self.started = 0.0
+
+    def reset(self) -> None:
+        with self._lock:
+            self.xor, self.done, self.started = 0, 0, 0.0
+
+    def begin(self) -> None:
+        """The job is set: the clock starts (once per run)."""
+        if not self.started:
+            self.started = time.monotonic()
+
+    def add(self, job: Job, result: ScanResult) -> bool:
+        """One batch of ``job``; True when the benchmark's hashes are all done."""
+        with self._lock:
+            self.xor ^= result.tail_xor
+            self.done += result.hashes
+            return self.done >= job.bench_size
+
+    def report(self, job: Job) -> bool:
+        """Log the time, speed and sum, and the verdict; False on a reference mismatch."""
+        seconds = time.monotonic() - self.started
+        rate = job.bench_size / seconds if seconds > 0 else 0.0
+        value = self.xor
+        v = verdict(job.bench_size, job.bench_chain, job.bench_mixed)
+        bench_log.info(
+            "benchmark finished in %.3f seconds (%.1f h/s) hash sum = %016X",
+            seconds,
+            rate,
+            value,
+        )
+        match = v.matches(value)
+        if match is None:
+            bench_log.info("no reference sum for %s (%s rule)", size_name(job.bench_size), v.rule)
+        elif match:
+            bench_log.info("hash sum matches the reference %016X (%s rule)", v.reference, v.rule)
+        else:
+            bench_log.error("hash sum MISMATCH: expected %016X (%s rule)", v.reference or 0, v.rule)
+            return False
+        return True
+
+
+class BenchMiner(Protocol):
+    """What the benchmark uses of the miner (``xminer.miner.Miner``)."""
+
+    @property
+    def backends(self) -> Mapping[str, Backend]: ...
+    @property
+    def total_threads(self) -> int: ...
+    @property
+    def state(self) -> SharedState: ...
+    async def set_job(self, job: Job) -> None: ...
+
+
 class BenchmarkSource:
     """The offline benchmark as a work source: one job, no network."""
 
     def __init__(self, size: int) -> None:
         self.size = size
 
-    async def start(self, miner: Miner) -> None:
+    async def start(self, miner: BenchMiner) -> None:
         # XMRig chains the hashes of a one-thread CPU benchmark (CpuWorker only): GPUs never chain
         cpu = miner.backends.get("cpu")
         chained = cpu is not None and cpu.threads == 1
@@ -108,4 +174,11 @@ class BenchmarkSource:
         return None
 
 
-__all__ = ["BenchmarkSource", "bench_job", "parse_bench_size", "size_name", "verdict"]
+__all__ = [
+    "BenchmarkSource",
+    "BenchmarkTally",
+    "bench_job",
+    "parse_bench_size",
+    "size_name",
+    "verdict",
+]

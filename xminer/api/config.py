@@ -1,6 +1,6 @@
-"""GET and PUT on /1/config and /2/config, over the config manager when the miner has one.
+"""GET and PUT on /1/config and /2/config, over the config manager when the host has one.
 
-The manager (``miner.config_manager``) offers ``to_json() -> dict`` and ``replace(body)``, which
+The manager (``ApiHost.config_manager``) offers ``to_json() -> dict`` and ``replace(body)``, which
 validates the whole body (raising ``ConfigError``), then saves atomically and applies live.
 Without one GET shows the typed config the miner runs with, and PUT applies nothing.
 """
@@ -8,7 +8,7 @@ Without one GET shows the typed config the miner runs with, and PUT applies noth
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from xminer import jsonsafe
 from xminer.backends.cpu.threads import config_algo, cpu_threads
@@ -17,12 +17,8 @@ from xminer.config.profiles import family, profile_key
 from xminer.cpuinfo import CpuInfo
 
 if TYPE_CHECKING:
+    from xminer.api.host import ApiHost
     from xminer.miner import Miner
-
-
-class ConfigManagerLike(Protocol):
-    def to_json(self) -> dict[str, Any]: ...
-    def replace(self, body: dict[str, Any]) -> object: ...
 
 
 @dataclass
@@ -31,15 +27,11 @@ class PutOutcome:
     error: str | None = None  # the reason, for a 400
 
 
-def manager(miner: Miner) -> ConfigManagerLike | None:
-    return getattr(miner, "config_manager", None)
-
-
-def current(miner: Miner, http: Http, api: Api) -> dict[str, Any]:
-    cfg = manager(miner)
+def current(host: ApiHost, http: Http, api: Api) -> dict[str, Any]:
+    cfg = host.config_manager
     if cfg is not None:
         return cfg.to_json()
-    return fallback(miner, http, api)
+    return fallback(host.miner, http, api)
 
 
 def fallback(miner: Miner, http: Http, api: Api) -> dict[str, Any]:
@@ -78,12 +70,12 @@ def parse_body(body: bytes) -> dict[str, Any] | str:
     return doc
 
 
-def put(miner: Miner, body: bytes) -> PutOutcome:
+def put(host: ApiHost, body: bytes) -> PutOutcome:
     """Validate the whole body first; change nothing unless it is good."""
     doc = parse_body(body)
     if isinstance(doc, str):
         return PutOutcome(400, doc)
-    cfg = manager(miner)
+    cfg = host.config_manager
     if cfg is None:
         return PutOutcome(501, "NOT_IMPLEMENTED")
     try:

@@ -7,9 +7,7 @@ import dataclasses
 import errno
 import logging
 import socket
-import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable
 
 import tornado.httpserver
 import tornado.httputil
@@ -17,18 +15,15 @@ import tornado.netutil
 import tornado.web
 
 from xminer.api.dashboard import DASHBOARD_ROUTE, DashboardHandler
-from xminer.api.http import ApiHandler, error_reply, log_request, shorten
+from xminer.api.host import ApiHost
+from xminer.api.http import ApiHandler, BodyCache, error_reply, log_request, shorten
 from xminer.api.machine import MachineInfo
 from xminer.api.metrics import Metrics, MetricsHandler
 from xminer.api.rpc import Rpc
 from xminer.api.views import Views
 from xminer.config.model import Api, Http
 
-if TYPE_CHECKING:
-    from xminer.miner import Miner
-
 log = logging.getLogger("xminer.api")
-BODY_TTL = 0.5  # seconds a built GET body is served again
 RETIRE_GRACE = 2.0  # seconds an old listener's connections live on after a rebind
 MAX_HTTP_BODY = 16 * 1024 * 1024  # larger bodies are drained unread (413); the handler: > 1 MiB
 MAX_DRAIN = 256 * 1024 * 1024  # a body declared larger gets its 413 at once (connection closed)
@@ -114,38 +109,18 @@ class ApiHttpServer(tornado.httpserver.HTTPServer):
         return OversizeGuard(super().start_request(server_conn, request_conn), request_conn)
 
 
-class BodyCache:
-    """Encoded GET bodies, each built at most once per ``ttl`` seconds: a dashboard polling
-    many times a second costs the miner one build, not one per request."""
-
-    def __init__(self, ttl: float = BODY_TTL) -> None:
-        self.ttl = ttl
-        self._bodies: dict[str, tuple[float, str]] = {}
-
-    def get(self, key: str, build: Callable[[], str]) -> str:
-        now = time.monotonic()
-        hit = self._bodies.get(key)
-        if hit is not None and now - hit[0] < self.ttl:
-            return hit[1]
-        body = build()
-        self._bodies[key] = (now, body)
-        return body
-
-    def clear(self) -> None:
-        self._bodies.clear()
-
-
 class ApiServer:
     """``port`` is the port actually bound; ``stop()`` and ``rebind(settings)`` are awaitable."""
 
-    def __init__(self, miner: Miner, http: Http, api: Api, machine: MachineInfo) -> None:
-        self.miner = miner
+    def __init__(self, host: ApiHost, http: Http, api: Api, machine: MachineInfo) -> None:
+        self.host = host  # the miner, its controls and its config manager
+        miner = self.miner = host.miner
         self.machine = machine
         self.http = http  # the config's http section the API runs with
         self.api = api  # and its api section (instance and worker ids)
         self.views = Views(miner, http, api, machine)
         self.bodies = BodyCache()
-        self.rpc = Rpc(miner)
+        self.rpc = Rpc(host)
         self.config_lock = asyncio.Lock()
         self.app = tornado.web.Application(
             [
@@ -308,10 +283,9 @@ def check_move(server: ApiServer | None, settings: Http) -> None:
         ) from None
 
 
-def start_api(miner: Miner, http: Http, api: Api | None = None) -> ApiServer:
-    """Listen now (on the running loop) and stop with the miner; OSError if the bind fails."""
-    server = ApiServer(miner, http, api or Api(), MachineInfo.probe())
+def start_api(host: ApiHost, http: Http, api: Api | None = None) -> ApiServer:
+    """Listen now (on the running loop); OSError if the bind fails.  Whoever starts it stops
+    it (``await server.stop()``) when the miner has stopped."""
+    server = ApiServer(host, http, api or Api(), MachineInfo.probe())
     server.listen()
-    miner.api = server
-    miner.hooks_on_stop.append(server.stop)
     return server
