@@ -13,9 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xminer.api import ApiServer, ApiSettings, start_api
-from xminer.backends.cpu import CpuThread
-from xminer.miner import BenchmarkSource, Miner, MinerSettings
+from tests.config_support import miner_config
+from xminer.api import ApiServer, start_api
+from xminer.api.host import MinerHost
+from xminer.app import App
+from xminer.bench import BenchmarkSource
+from xminer.config.manager import ConfigManager
+from xminer.config.model import Api, Http
+from xminer.miner import Miner
 
 # XMRig's captured replies and configs, copied into the repository so that a clone runs alone
 CAPTURES = Path(__file__).resolve().parent / "fixtures" / "xmrig-api"
@@ -45,11 +50,22 @@ class Request:
 class RunningMiner:
     """``with RunningMiner(settings) as rm:`` — the miner hashes, the API listens."""
 
-    def __init__(self, api: ApiSettings, threads: int = 1, **settings: Any) -> None:
-        """settings: more MinerSettings fields (opencl_enabled, backend_options, ...)."""
-        self.api_settings = api
+    def __init__(
+        self,
+        http: Http,
+        threads: int = 1,
+        manager: ConfigManager | None = None,
+        **config: Any,
+    ) -> None:
+        """``threads`` CPU threads (0: no CPU backend); config: more ``miner_config``
+        arguments (``opencl={"enabled": True, ...}``, ...).  With a ``manager`` the miner runs
+        inside an ``App`` as the command line wires it (its API from the manager's http
+        section, every config change applied live), else the API serves the bare miner."""
+        self.http = http
         self.threads = threads
-        self.settings = settings
+        self.manager = manager
+        self.config = config
+        self.app: App | None = None
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._run, name="test-miner", daemon=True)
@@ -66,18 +82,22 @@ class RunningMiner:
             self.ready.set()
 
     async def _main(self) -> None:
-        settings = MinerSettings(
-            cpu_threads=[CpuThread(-1)] * self.threads,
-            randomx_mode="light",
-            huge_pages=False,
-            print_time=0,
-            bench_size=BENCH_SIZE,
-            **self.settings,
-        )
-        self.miner = Miner(settings, BenchmarkSource(BENCH_SIZE))
-        self.api = start_api(self.miner, self.api_settings)
+        config = miner_config(self.threads, "light", bench_size=BENCH_SIZE, **self.config)
+        self.miner = Miner(config, BenchmarkSource(BENCH_SIZE))
+        if self.manager is not None:
+            self.app = App(self.manager, self.miner)
+            self.app.follow_config()
+            self.app.start_http_api()
+            self.api = self.app.api
+        else:
+            self.api = start_api(MinerHost(self.miner), self.http)
         self.ready.set()
-        await self.miner.run()
+        try:
+            await self.miner.run()
+        finally:
+            api = self.app.api if self.app is not None else self.api
+            if api is not None:
+                await api.stop()
 
     def __enter__(self) -> RunningMiner:
         self.thread.start()
@@ -101,10 +121,10 @@ class RunningMiner:
     def call(self, coro: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
         return asyncio.run_coroutine_threadsafe(coro(), self.loop).result(30)
 
-    def rebind(self, settings: ApiSettings) -> None:
+    def rebind(self, http: Http, api: Api | None = None) -> None:
         assert self.api is not None
-        api = self.api
-        self.call(lambda: api.rebind(settings))
+        server = self.api
+        self.call(lambda: server.rebind(http, api or Api()))
 
     def request(self, req: Request) -> Reply:
         return send(self.port, req)

@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 from tests.cli_support import spawn
-from xminer.backends.cpu import CpuThread
-from xminer.miner import Miner, MinerSettings, WorkSource
+from tests.config_support import miner_config
+from xminer.miner import Miner, WorkSource
 
 WALLET = (  # a mainnet address (regtest takes mainnet addresses)
     "46BAfz9Qe2ogkVbGrGcFcsVEfA5gSVZugYBJkEzRai1kbVYSxAtT1Ek333SXt"
@@ -26,10 +26,7 @@ WALLET = (  # a mainnet address (regtest takes mainnet addresses)
 
 
 def light_miner(source: WorkSource) -> Miner:
-    settings = MinerSettings(
-        randomx_mode="light", cpu_threads=[CpuThread()], print_time=0, huge_pages=False
-    )
-    return Miner(settings, source)
+    return Miner(miner_config(1, "light"), source)
 
 
 @contextlib.asynccontextmanager

@@ -4,6 +4,7 @@ and status codes, JSON-RPC control, config PUT safety, CORS, and the OpenAPI sch
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import socket
 from collections.abc import Iterator
@@ -25,17 +26,17 @@ from tests.api_support import (
     send,
     shape_diff,
 )
-from xminer.api import ApiSettings
+from xminer.config.model import Api, Http
 
 pytestmark = pytest.mark.timeout(300)
 
-FULL = ApiSettings(enabled=True, port=0, access_token=TOKEN, restricted=False)
+FULL = Http(enabled=True, port=0, access_token=TOKEN, restricted=False)
 SETUPS = {
     ".": FULL,
     "poolmode": FULL,
-    "restricted": ApiSettings(enabled=True, port=0, access_token=TOKEN, restricted=True),
-    "notoken": ApiSettings(enabled=True, port=0, access_token=None, restricted=True),
-    "notoken_norestricted": ApiSettings(enabled=True, port=0, access_token=None, restricted=False),
+    "restricted": Http(enabled=True, port=0, access_token=TOKEN, restricted=True),
+    "notoken": Http(enabled=True, port=0, access_token=None, restricted=True),
+    "notoken_norestricted": Http(enabled=True, port=0, access_token=None, restricted=False),
 }
 # where xminer is right and XMRig is not (README.md, The HTTP API); / is xminer's dashboard
 CORRECTIONS = {
@@ -60,7 +61,7 @@ def validate(body: Any, schema: str) -> None:
 
 
 def has_config_manager(rm: RunningMiner) -> bool:
-    return getattr(rm.miner, "config", None) is not None
+    return rm.app is not None
 
 
 # ---- shapes ------------------------------------------------------------------------------
@@ -115,15 +116,15 @@ def test_summary_numbers_are_real(rm: RunningMiner) -> None:
 
 def test_api_id_and_worker_id_from_settings(rm: RunningMiner) -> None:
     assert rm.api is not None
-    old = rm.api.settings
-    rm.rebind(ApiSettings(**{**old.__dict__, "api_id": "cafe", "worker_id": "rig-$XM_T"}))
+    old = rm.api.api
+    rm.rebind(rm.api.http, Api(id="cafe", worker_id="rig-$XM_T"))
     try:
         import os
 
         os.environ["XM_T"] = "7"
         s = rm.get("/2/summary").json()
     finally:
-        rm.rebind(old)
+        rm.rebind(rm.api.http, old)
     assert s["id"] == "cafe"
     assert s["worker_id"] in ("rig-7", "rig-$XM_T")
 
@@ -193,9 +194,9 @@ def expected(row: dict[str, str]) -> int:
 @pytest.fixture
 def restore(rm: RunningMiner) -> Iterator[None]:
     assert rm.api is not None
-    settings = rm.api.settings
+    http, api = rm.api.http, rm.api.api
     yield
-    rm.rebind(settings)
+    rm.rebind(http, api)
     rm.rpc("start")
 
 
@@ -343,13 +344,13 @@ def test_put_without_config_manager_is_not_applied(rm: RunningMiner) -> None:
 def test_rebind_moves_the_listener(rm: RunningMiner, restore: None) -> None:
     assert rm.api is not None
     old_port = rm.port
-    rm.rebind(ApiSettings(**{**FULL.__dict__, "host": "127.0.0.1", "port": 0, "api_id": "x"}))
+    rm.rebind(dataclasses.replace(FULL, host="127.0.0.1", port=0), Api(id="x"))
     assert rm.port == old_port  # same host and port (0): the listener stays, settings change
     assert rm.get("/2/summary").json()["id"] == "x"
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         new_port = s.getsockname()[1]
-    rm.rebind(ApiSettings(**{**FULL.__dict__, "port": new_port}))
+    rm.rebind(dataclasses.replace(FULL, port=new_port))
     assert rm.port == new_port
     assert rm.get("/2/summary").status == 200
     with pytest.raises(ConnectionRefusedError):

@@ -17,24 +17,25 @@ from tests.api_support import CAPTURES, JSON, TOKEN, Request, RunningMiner, auth
 from tests.monerod import free_port
 from tests.test_api import BAD_BODIES, FULL
 from tools.testpool import TestPool
-from xminer.cli import build, follow_config
+from xminer.api.config import shown_json
+from xminer.app import check_runnable
+from xminer.backends.cpu.threads import cpu_threads as planned_threads
+from xminer.cli import build
 from xminer.config import load
 from xminer.config.manager import ConfigManager
-from xminer.config.settings import check_runnable, settings_from_config
+from xminer.config.model import Api
 
 
 @pytest.fixture
 def rm(tmp_path: Path) -> Iterator[tuple[RunningMiner, Path]]:
     path = tmp_path / "config.json"
-    with RunningMiner(FULL) as running:
+    # XMRig's config, with the api/http sections the API starts with (as the CLI does)
+    doc = json.loads((CAPTURES / "2_config.json").read_text())
+    doc["api"], doc["http"] = Api().to_json(), FULL.to_json()
+    path.write_text(json.dumps(doc, indent=4))
+    manager = ConfigManager(load(path), path, check=check_runnable, show=shown_json)
+    with RunningMiner(FULL, manager=manager) as running:
         assert running.miner is not None and running.api is not None
-        # XMRig's config, with the api/http sections the API was started with (as the CLI does)
-        doc = json.loads((CAPTURES / "2_config.json").read_text())
-        doc["api"], doc["http"] = FULL.api_section(), running.api.settings.http_section()
-        path.write_text(json.dumps(doc, indent=4))
-        manager = ConfigManager(load(path), path, check=check_runnable)
-        running.miner.config = manager
-        follow_config(running.miner, manager)
         yield running, path
 
 
@@ -95,7 +96,7 @@ def test_good_put_is_applied_live_and_saved(rm: tuple[RunningMiner, Path]) -> No
     saved = json.loads(path.read_text())
     assert saved["print-time"] == 20 and saved["cpu"]["rx"] == [-1, -1]
     assert path.with_name(path.name + ".bak").read_bytes() == original
-    assert running.miner.settings.print_time == 20
+    assert running.miner.config.print_time == 20
     running.wait_for(lambda: cpu_threads(running) == 2)  # the backend was built again
     running.wait_hashing()
 
@@ -173,8 +174,8 @@ def test_watched_edit_to_a_taken_port_keeps_the_listener(
     rm: tuple[RunningMiner, Path], taken_port: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     running, path = rm
-    assert running.miner is not None and running.miner.config is not None
-    manager = running.miner.config
+    assert running.app is not None
+    manager = running.app.manager
     port, before = running.port, running.get("/2/config").body
     doc = json.loads(path.read_text())
     doc["http"]["port"] = taken_port
@@ -198,17 +199,14 @@ def test_command_line_threads_survive_a_dashboard_save(tmp_path: Path) -> None:
     http = ["--http-host=127.0.0.1", "--http-port=0", f"--http-access-token={TOKEN}"]
     startup = build(["-c", str(path), "--bench=1M", "-t", "1", *http, "--http-no-restricted"])
     assert startup is not None
-    with RunningMiner(FULL) as running:
-        assert running.miner is not None
-        manager = ConfigManager(startup.config, path, check=check_runnable)
-        running.miner.config = manager
-        follow_config(running.miner, manager)
+    manager = ConfigManager(startup.config, path, check=check_runnable, show=shown_json)
+    with RunningMiner(FULL, manager=manager) as running:
         doc = running.get("/1/config").json()
         assert len(doc["cpu"]["rx"]) == 1
         reply = send(running.port, Request("PUT", "/1/config", {**auth(TOKEN), **JSON},
                                            json.dumps(doc).encode()))  # fmt: skip
         assert reply.status == 204
-        assert len(settings_from_config(manager.config).cpu_threads) == 1
+        assert len(planned_threads(manager.config)[0]) == 1
         assert running.get("/1/config").json()["cpu"]["rx"] == doc["cpu"]["rx"]
         running.wait_for(lambda: cpu_threads(running) == 1)
 

@@ -16,7 +16,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from tests.api_support import OPENAPI, TOKEN, Request, RunningMiner, auth
-from xminer.api import ApiSettings
+from xminer.config.model import Http
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -36,14 +36,14 @@ FUZZ = settings(
 
 @pytest.fixture(scope="module")
 def rm() -> Iterator[RunningMiner]:
-    api = ApiSettings(enabled=True, port=0, access_token=TOKEN, restricted=False)
+    api = Http(enabled=True, port=0, access_token=TOKEN, restricted=False)
     with RunningMiner(api) as running:
         yield running
 
 
 def allowed(rm: RunningMiner, status: int) -> bool:
     """No server error; 501 only for a PUT on a miner without a config manager."""
-    return status < 500 or (status == 501 and getattr(rm.miner, "config", None) is None)
+    return status < 500 or (status == 501 and rm.app is None)
 
 
 def cors(headers: dict[str, list[str]]) -> bool:

@@ -3,6 +3,7 @@ length, and a move to an address it cannot listen on (the listener stays)."""
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
 import logging
@@ -14,14 +15,16 @@ from http import HTTPStatus
 import pytest
 
 from tests.api_support import JSON, TOKEN, Request, RunningMiner, auth, send
-from xminer.api import ApiServer, ApiSettings
+from xminer.api import ApiServer
 from xminer.api import server as api_server
+from xminer.api.host import MinerHost
 from xminer.api.machine import MachineInfo
+from xminer.config.model import Api, Http
 from xminer.jsonsafe import MAX_DEPTH
 
 pytestmark = pytest.mark.timeout(300)
 
-FULL = ApiSettings(enabled=True, port=0, access_token=TOKEN, restricted=False)
+FULL = Http(enabled=True, port=0, access_token=TOKEN, restricted=False)
 PARSE_ERROR = {"code": -32700, "message": "Parse error"}
 BEARER = f"Authorization: Bearer {TOKEN}"
 SHORT = 1.0  # the timeouts of the server under test (seconds)
@@ -37,7 +40,7 @@ def rm() -> Iterator[RunningMiner]:
 def short_port(rm: RunningMiner) -> Iterator[int]:
     """A second API server on the same miner, its idle and body timeouts SHORT."""
     assert rm.miner is not None
-    server = ApiServer(rm.miner, FULL, MachineInfo.probe())
+    server = ApiServer(MinerHost(rm.miner), FULL, Api(), MachineInfo.probe())
 
     async def listen() -> None:
         server.listen()
@@ -214,9 +217,9 @@ def test_rebind_to_a_taken_port_keeps_the_listener(
     """The move is tried when it happens (no PUT checked it first): one line, no task error."""
     old_port = rm.port
     assert rm.api is not None
-    before = rm.api.settings
+    before = rm.api.http
     with caplog.at_level(logging.INFO, logger="xminer.api"):
-        rm.rebind(ApiSettings(**{**FULL.__dict__, "port": taken_port, "api_id": "moved"}))
+        rm.rebind(dataclasses.replace(FULL, port=taken_port), Api(id="moved"))
     try:
         assert rm.port == old_port
         assert send(old_port, Request("GET", "/2/summary", auth(TOKEN))).json()["id"] == "moved"
@@ -232,10 +235,10 @@ def test_rebind_to_a_taken_port_keeps_the_listener(
 def test_rebind_to_a_foreign_address_keeps_the_listener(rm: RunningMiner) -> None:
     old_port = rm.port
     assert rm.api is not None
-    before = rm.api.settings
-    rm.rebind(ApiSettings(**{**FULL.__dict__, "host": "192.0.2.1"}))  # TEST-NET-1: not ours
+    before = rm.api.http
+    rm.rebind(dataclasses.replace(FULL, host="192.0.2.1"))  # TEST-NET-1: not ours
     try:
-        assert rm.port == old_port and rm.api.settings.host == "127.0.0.1"
+        assert rm.port == old_port and rm.api.http.host == "127.0.0.1"
         assert rm.get("/2/summary").status == 200
     finally:
         rm.rebind(before)

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from xminer.app import make_work_source
+from xminer.backends.cpu.threads import config_algo, cpu_threads
 from xminer.config import Config, ConfigError, load, parse
 from xminer.config.profiles import CpuProfile, find_profile, parse_profile
-from xminer.config.settings import config_algo, make_work_source, settings_from_config
 from xminer.cpuinfo import CpuInfo
 
 CAPTURES = Path(__file__).resolve().parent / "fixtures" / "xmrig-api"
@@ -38,7 +39,8 @@ def test_captured_values_are_typed() -> None:
     config = load(CAPTURES / "poolmode" / "p_ocl_platform0_2_config.json")
     assert config.http.port == 44444 and config.http.restricted is False
     assert config.randomx.mode == "light" and config.opencl.platform == 0
-    assert config.pools[0].url == "127.0.0.1:3333" and config.pools[0].host_port == (
+    endpoint = config.pools[0].endpoint
+    assert config.pools[0].url == "127.0.0.1:3333" and (endpoint.host, endpoint.port) == (
         "127.0.0.1",
         3333,
     )
@@ -114,14 +116,14 @@ def test_profile_lookup(algo: str, expected: list[tuple[int, int]]) -> None:
 def test_no_profile_is_none_and_threads_are_generated() -> None:
     assert find_profile({"cn": parse_profile([0], "cn")}, "rx/0") is None
     config = parse({"cpu": {"cn": [0]}})
-    settings = settings_from_config(config, INFO)
-    assert [t.affinity for t in settings.cpu_threads] == [0, 1, 2, 3]
+    threads, generated = cpu_threads(config, INFO)
+    assert [t.affinity for t in threads] == [0, 1, 2, 3] and generated
 
 
 def test_cli_override_beats_profiles() -> None:
     config = parse({"cpu": {"rx": [0, 1]}})
     config.cpu.override = CpuProfile({"threads": 1}, count=1)
-    assert len(settings_from_config(config, INFO).cpu_threads) == 1
+    assert len(cpu_threads(config, INFO)[0]) == 1
 
 
 @pytest.mark.parametrize(
@@ -166,12 +168,10 @@ def test_empty_body_is_refused_but_empty_file_is_fine() -> None:
     assert parse({}, allow_empty=True).print_time == 60
 
 
-def test_settings_and_work_source() -> None:
+def test_work_source() -> None:
     config = parse({"benchmark": {"size": "250K"}, "randomx": {"mode": "light"}, "colors": False})
-    settings = settings_from_config(config, INFO)
-    assert settings.bench_size == 250_000 and settings.randomx_mode == "light"
-    assert settings.color is False
-    assert make_work_source(config) is not None
+    assert config.benchmark is not None and config.benchmark.size_hashes == 250_000
+    assert type(make_work_source(config)).__name__ == "BenchmarkSource"
     pools = parse({"pools": [{"url": "h:1", "user": "w", "algo": "rx/wow"}]})
     assert config_algo(pools) == "rx/wow"
     with pytest.raises(ValueError, match=r"pools\[0\]\.algo"):

@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from tests.config_support import miner_config
 from xminer.backends.cuda import CUDA_ARCHS, compile_cuda, cuda_status, find_nvcc
 from xminer.backends.cuda.compile import (
     ENTRY_POINTS,
@@ -20,7 +21,7 @@ from xminer.backends.cuda.compile import (
     ptxas_usage,
 )
 from xminer.backends.gpu.kernel_source import KERNEL_NAMES, kernel_source
-from xminer.miner import Miner, MinerSettings
+from xminer.miner import Miner
 
 pytestmark = pytest.mark.cuda
 
@@ -101,7 +102,7 @@ def test_backend_unavailable_without_a_usable_gpu() -> None:
     ok, reason = cuda_status()
     if ok:
         pytest.skip("a CUDA device is usable here")
-    miner = Miner(MinerSettings(cpu_enabled=False, cuda_enabled=True))
+    miner = Miner(miner_config(0, cuda={"enabled": True}))
     miner.build_backends()
     assert "cuda" not in miner.backends
     stats = miner.state.backend("cuda")

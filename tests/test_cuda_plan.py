@@ -5,6 +5,8 @@ order of a thread's keys in /2/backends."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from xminer.backends.cuda.devices import (
@@ -22,11 +24,22 @@ from xminer.backends.cuda.threads import (
     resident_blocks_per_sm,
 )
 from xminer.backends.gpu.layout import per_hash_bytes
+from xminer.config.model import Cuda
 
 GIB = 1 << 30
 # What pycuda reports for an H100 SXM and for a small card (values of real boards).
 H100 = CudaDevice(0, "NVIDIA H100 80GB HBM3", (9, 0), 132, 79 * GIB, "0000:19:00.0")
 SMALL = CudaDevice(1, "NVIDIA T400", (7, 5), 6, 2 * GIB, "0000:65:00.0")
+
+
+def plan(body: dict[str, Any], devices: list[CudaDevice], fast: bool) -> list[Any]:
+    """The plan for a cuda section given as JSON; "threads" (a number), "blocks" and
+    "intensity": the older section-wide keys."""
+    body = dict(body)
+    older = {k: body.pop(k) for k in ("threads", "blocks", "intensity") if k in body}
+    section = Cuda.from_json(body)
+    section.extra.update(older)
+    return plan_threads(section, devices, fast)
 
 
 def test_a_big_card_fills_its_memory_with_scratchpads_and_keeps_the_dataset() -> None:
@@ -64,7 +77,7 @@ def test_hints_apply_to_the_generated_threads() -> None:
         "devices-hint": "1", "bfactor-hint": 6, "bsleep-hint": 100, "threads": 64,
         "intensity": 100,
     }  # fmt: skip
-    [t] = plan_threads(options, [H100, SMALL], fast=True)
+    [t] = plan(options, [H100, SMALL], fast=True)
     assert (t.index, t.threads, t.blocks, t.intensity) == (1, 64, 2, 100)
     assert (t.bfactor, t.bsleep, t.dataset_host) == (6, 100, True)
 
@@ -75,7 +88,7 @@ def test_an_rx_profile_lists_threads_as_xmrig_writes_them() -> None:
         {"index": 0, "threads": 64, "intensity": 640, "bfactor": 3, "dataset_host": True},
         {"index": 7, "threads": 32, "blocks": 8},  # no such device: dropped
     ]
-    plans = plan_threads({"rx": profile, "rx/0": "rx"}, [H100], fast=True)
+    plans = plan({"rx": profile, "rx/0": "rx"}, [H100], fast=True)
     assert [p.to_json() for p in plans] == [
         {"index": 0, "threads": 32, "blocks": 264, "intensity": 8448, "bfactor": 0, "bsleep": 0},
         {
@@ -83,14 +96,14 @@ def test_an_rx_profile_lists_threads_as_xmrig_writes_them() -> None:
             "bsleep": 0, "dataset_host": True,
         },
     ]  # fmt: skip
-    assert plan_threads({"rx": False}, [H100], fast=True) == []
-    assert plan_threads({"rx": profile, "devices-hint": [1]}, [H100, SMALL], fast=True) == []
+    assert plan({"rx": False}, [H100], fast=True) == []
+    assert plan({"rx": profile, "devices-hint": [1]}, [H100, SMALL], fast=True) == []
 
 
 @pytest.mark.parametrize("bad", [{"rx": [{"index": 0, "threads": "many"}]}, {"devices-hint": "x"}])
 def test_bad_thread_settings_raise_value_errors(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError):
-        plan_threads(bad, [H100], fast=True)
+        plan(bad, [H100], fast=True)
 
 
 def test_thread_keys_in_xmrigs_order() -> None:

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.config_support import pool_entry
 from tests.monerod import Monerod, monerod
 from tests.net_support import WALLET, light_miner, run, running, wait_until
+from xminer.config.model import Pool
 from xminer.job import Job
-from xminer.net import DaemonConnection, PoolSettings, block_found, create_work_source
+from xminer.net import DaemonConnection, block_found, create_work_source
 from xminer.randomx.scan import NONCE_OFFSET
 
 pytestmark = [
@@ -27,8 +29,8 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monerod]:
         yield n
 
 
-def daemon_pool(node: Monerod, **kw: object) -> PoolSettings:
-    return PoolSettings(url=node.url, user=WALLET, daemon=True, daemon_poll_interval_ms=500, **kw)  # type: ignore[arg-type]
+def daemon_pool(node: Monerod, **kw: object) -> Pool:
+    return pool_entry(url=node.url, user=WALLET, daemon=True, daemon_poll_interval=500, **kw)  # type: ignore[arg-type]
 
 
 def test_mines_blocks_monerod_accepts(node: Monerod) -> None:

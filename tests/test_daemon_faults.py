@@ -13,8 +13,9 @@ import tornado.web
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
+from tests.config_support import pool_entry
 from tests.net_support import WALLET, light_miner, log_records, messages, run, running, wait_until
-from xminer.net import PoolSettings, create_work_source
+from xminer.net import create_work_source
 
 SEED = "11" * 32
 
@@ -83,8 +84,8 @@ def test_broken_templates_are_refused_and_mining_goes_on() -> None:
         short = template(10, "aa") | {"blockhashing_blob": "10" * 42}
         daemon.body = reply(short)  # the first template already broken: the attempt fails
         daemon.start()
-        pool = PoolSettings(
-            url=f"127.0.0.1:{daemon.port}", user=WALLET, daemon=True, daemon_poll_interval_ms=100
+        pool = pool_entry(
+            url=f"127.0.0.1:{daemon.port}", user=WALLET, daemon=True, daemon_poll_interval=100
         )
         source = create_work_source([pool], retries=1, retry_pause=0.2)
         miner = light_miner(source)

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.config_support import pool_entry
 from tests.monerod import Monerod, monerod
 from tests.net_support import WALLET, light_miner, log_records, messages, run, running, wait_until
 from tests.test_seed_switch import CounterWatch
-from xminer.net import DaemonConnection, PoolSettings, create_work_source
+from xminer.net import DaemonConnection, create_work_source
 
 pytestmark = [
     pytest.mark.monerod,
@@ -50,7 +51,7 @@ def test_mining_across_a_seed_switch_builds_ahead(tmp_path: Path) -> None:
         )
 
         async def body() -> None:
-            pool = PoolSettings(url=node.url, user=WALLET, daemon=True, daemon_poll_interval_ms=500)
+            pool = pool_entry(url=node.url, user=WALLET, daemon=True, daemon_poll_interval=500)
             source = create_work_source([pool], retries=2, retry_pause=0.5)
             miner = light_miner(source)
             watch = CounterWatch(miner)

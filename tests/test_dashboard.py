@@ -22,15 +22,15 @@ from tests.api_support import JSON, TOKEN, Request, RunningMiner, auth
 from tests.cli_support import spawn
 from tests.monerod import free_port
 from tests.test_bench_cli import wait_for
-from xminer.api import ApiSettings
 from xminer.api.dashboard import dashboard_url
+from xminer.config.model import Http
 
 pytestmark = pytest.mark.timeout(300)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-FULL = ApiSettings(enabled=True, port=0, access_token=TOKEN, restricted=False)
-NO_TOKEN_RESTRICTED = ApiSettings(enabled=True, port=0, access_token=None, restricted=True)
+FULL = Http(enabled=True, port=0, access_token=TOKEN, restricted=False)
+NO_TOKEN_RESTRICTED = Http(enabled=True, port=0, access_token=None, restricted=True)
 WAIT = 120  # seconds: a busy 2-core machine starts chromium and the miner slowly
 RATE = re.compile(r"^\d+\.\d\d [kM]?H/s$")
 
@@ -145,7 +145,7 @@ def test_restricted_dashboard_needs_no_token_and_only_reads(
     rm: RunningMiner, browser: WebDriver
 ) -> None:
     assert rm.api is not None
-    before = rm.api.settings
+    before = rm.api.http
     rm.rebind(NO_TOKEN_RESTRICTED)
     try:
         browser.execute_script("sessionStorage.clear()")

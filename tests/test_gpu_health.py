@@ -109,16 +109,19 @@ def test_periodic_reports_follow_their_settings(caplog: pytest.LogCaptureFixture
     import asyncio
     import logging
 
-    from xminer.miner import Miner, MinerSettings
+    from xminer.console.reports import every, print_health
 
-    miner = Miner(MinerSettings(cpu_enabled=False, randomx_mode="light", health_print_time=0))
-    miner.state = cuda_state(with_health=True)
+    state = cuda_state(with_health=True)
+    finished = asyncio.Event()
     periods = iter([1, 1, 0])  # round 1: 1 s (read twice), round 2: 0 (never)
 
+    def report() -> None:
+        print_health(health_lines(state, sensed=True))
+
     async def run() -> None:
-        health = asyncio.ensure_future(miner._every(lambda: next(periods, 0), miner._print_health))
+        health = asyncio.ensure_future(every(finished, lambda: next(periods, 0), report))
         await asyncio.sleep(2.3)
-        miner.finished.set()
+        finished.set()
         await health
 
     with caplog.at_level(logging.INFO, logger="xminer"):

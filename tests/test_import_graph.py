@@ -1,12 +1,11 @@
-"""tools/import_graph.py: a runtime import cycle fails --check, a TYPE_CHECKING-only one passes."""
+"""tools/import_graph.py: xminer has no import cycle; the tool finds runtime cycles and cycles
+through TYPE_CHECKING imports, and counts what an import loads."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 TOOL = Path(__file__).resolve().parents[1] / "tools" / "import_graph.py"
 
@@ -26,10 +25,11 @@ def section(out: str, title: str) -> str:
     return "\n".join(lines[start : start + 1 + end])
 
 
-@pytest.mark.xfail(strict=False, reason="cycles removed by the house restructure (issue 14)")
-def test_xminer_has_no_runtime_import_cycle() -> None:
+def test_xminer_has_no_import_cycle() -> None:
     done = graph("--check")
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "runtime import cycles: none" in done.stdout
+    assert "cycles through TYPE_CHECKING imports only: none" in done.stdout
 
 
 def write_package(root: Path, modules: dict[str, str]) -> Path:
@@ -66,10 +66,10 @@ def test_finds_a_runtime_cycle_through_a_function_import(tmp_path: Path) -> None
     assert "  pkg.b      3" in done.stdout
 
 
-def test_a_type_checking_cycle_alone_passes_check(tmp_path: Path) -> None:
+def test_a_type_checking_cycle_alone_fails_check_too(tmp_path: Path) -> None:
     package = write_package(tmp_path, {**CYCLIC, "b": "X = 1\n"})
     done = graph("--root", str(package), "--check")
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == 1, done.stdout + done.stderr
     assert "runtime import cycles: none" in done.stdout
     assert "cycles through TYPE_CHECKING imports only: 1" in done.stdout
 

@@ -16,15 +16,16 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.api_support import TOKEN, Request, RunningMiner, auth
-from xminer.api import ApiSettings
+from tests.config_support import miner_config
 from xminer.api.metrics import Metrics
 from xminer.backends.cuda.nvml import GpuHealth
-from xminer.miner import Miner, MinerSettings
+from xminer.config.model import Http
+from xminer.miner import Miner
 from xminer.state import SharedState, ThreadInfo
 
 pytestmark = pytest.mark.timeout(300)
 
-RESTRICTED = ApiSettings(enabled=True, port=0, access_token=TOKEN, restricted=True)
+RESTRICTED = Http(enabled=True, port=0, access_token=TOKEN, restricted=True)
 
 
 def tool(name: str) -> str:
@@ -121,7 +122,7 @@ def test_collector_reads_results_pool_and_gpu_health() -> None:
     """Shares, the connection and a GPU thread's NVML reading, as a pool session and the CUDA
     backend write them into the shared state."""
     state = SharedState()
-    miner = Miner(MinerSettings(randomx_mode="light", huge_pages=False), state=state)
+    miner = Miner(miner_config(1, "light"), state=state)
     r = state.results
     r.accepted, r.rejected, r.invalid, r.stale, r.latencies_ms = 5, 2, 1, 3, [40, 60, 80]
     state.connection = {"pool": "127.0.0.1:3333", "ip": "127.0.0.1", "failures": 1}

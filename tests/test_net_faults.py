@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import AsyncHTTPClient
 
+from tests.config_support import pool_entry
 from tests.net_support import (
     light_miner,
     log_records,
@@ -21,8 +22,10 @@ from tests.net_support import (
     wait_until,
 )
 from tools.testpool import TestPool
-from xminer.api import ApiSettings, start_api
-from xminer.net import PoolSettings, StratumConnection, UpstreamError, create_work_source
+from xminer.api import start_api
+from xminer.api.host import MinerHost
+from xminer.config.model import Http
+from xminer.net import StratumConnection, UpstreamError, create_work_source
 from xminer.net.client import ClientOptions, PoolClient
 from xminer.net.stats import ResultStats
 from xminer.state import SharedState
@@ -38,7 +41,7 @@ def test_a_hung_pool_is_left_for_the_next() -> None:
         hung, good = TestPool(difficulty=DIFF), TestPool(difficulty=DIFF)
         await hung.start()
         await good.start()
-        pools = [PoolSettings(url=hung.url), PoolSettings(url=good.url)]
+        pools = [pool_entry(url=hung.url), pool_entry(url=good.url)]
         source = create_work_source(
             pools, retries=1, retry_pause=0.2, connect_timeout=2, response_timeout=15
         )
@@ -65,7 +68,7 @@ def test_broken_replies_and_jobs_are_refused() -> None:
     async def body() -> None:
         pool = TestPool(difficulty=DIFF)
         await pool.start()
-        source = create_work_source([PoolSettings(url=pool.url)], retries=5, retry_pause=0.2)
+        source = create_work_source([pool_entry(url=pool.url)], retries=5, retry_pause=0.2)
         miner = light_miner(source)
         r = miner.state.results
         with log_records() as records:
@@ -118,7 +121,7 @@ def test_stop_waits_for_the_replies_to_shares_in_flight() -> None:
         pool = TestPool(difficulty=4 * DIFF)  # replies are answered in turn: no backlog
         pool.faults.delay = 0.2
         await pool.start()
-        source = create_work_source([PoolSettings(url=pool.url)], retries=2, retry_pause=0.2)
+        source = create_work_source([pool_entry(url=pool.url)], retries=2, retry_pause=0.2)
         miner = light_miner(source)
         r = miner.state.results
         with log_records() as records:
@@ -145,7 +148,7 @@ def test_tls_close_does_not_wait_for_a_hung_pool(tmp_path: Path) -> None:
         pool = TestPool(difficulty=DIFF, tls=ctx)
         await pool.start()
         stats = ResultStats(SharedState())
-        conn = StratumConnection(PoolSettings(url=pool.url), 0, 1, stats, lambda u, j: None, 10)
+        conn = StratumConnection(pool_entry(url=pool.url), 0, 1, stats, lambda u, j: None, 10)
         await conn.open()
         serving = asyncio.ensure_future(conn.serve())
         await wait_until(lambda: len(pool.sessions) == 1, 30, "a login")
@@ -159,7 +162,7 @@ def test_tls_close_does_not_wait_for_a_hung_pool(tmp_path: Path) -> None:
 
         # a keepalived the hung pool never answers: the connection drops itself, and the
         # close after that is a no-op (it raised AttributeError over TLS)
-        settings = PoolSettings(url=pool.url, keepalive=1)
+        settings = pool_entry(url=pool.url, keepalive=1)
         conn = StratumConnection(settings, 0, 2, stats, lambda u, j: None, 10, response_timeout=1)
         pool.freeze(False)
         await conn.open()
@@ -177,7 +180,7 @@ def test_stop_ends_a_client_that_retries_without_pause() -> None:
     ignores the stop (Python 3.11's wait_for could lose the cancellation)."""
 
     async def body() -> None:
-        pool = PoolSettings(url="127.0.0.1:1")
+        pool = pool_entry(url="127.0.0.1:1")
         client = PoolClient([pool], ClientOptions(retries=2, retry_pause=0))
         miner = light_miner(client)
         with log_records() as records:
@@ -201,9 +204,9 @@ def test_api_connection_uptime_and_avg_time() -> None:
     async def body() -> None:
         pool = TestPool(difficulty=DIFF)
         await pool.start()
-        source = create_work_source([PoolSettings(url=pool.url)], retries=2, retry_pause=0.2)
+        source = create_work_source([pool_entry(url=pool.url)], retries=2, retry_pause=0.2)
         miner = light_miner(source)
-        api = start_api(miner, ApiSettings(enabled=True, port=0))
+        api = start_api(MinerHost(miner), Http(enabled=True, port=0))
         http = AsyncHTTPClient(force_instance=True)
         summaries: dict[int, dict[str, Any]] = {}
 
@@ -225,6 +228,7 @@ def test_api_connection_uptime_and_avg_time() -> None:
                 assert summary["results"]["avg_time_ms"] > 0
                 assert summary["connection"]["avg_time_ms"] > 0
         http.close()
+        await api.stop()
         await pool.stop()
 
     run(body(), 180)

@@ -6,9 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.config_support import pool_entry
 from tests.net_support import WALLET
+from xminer.config.url import parse_url
 from xminer.job import MAX_TARGET
-from xminer.net import PoolSettings, UpstreamError, create_work_source, parse_url
+from xminer.net import UpstreamError, create_work_source
 from xminer.net.daemon import block_found, share_target
 from xminer.net.stratum import parse_job
 
@@ -43,9 +45,11 @@ def test_parse_url(url: str, host: str, port: int, tls: bool, daemon: bool) -> N
         ("pool.example.com", "missing port"),
         ("stratum+tcp://pool.example.com:", "missing port"),
         ("pool:abc", "port 'abc' is not a number"),
-        ("pool:70000", "port 70000 is out of range 1-65535"),
+        ("pool:70000", "port 70000 is out of range 1..65535"),
         ("pool:0", "port 0 is out of range"),
-        ("http2://pool:3333", "unknown scheme http2://"),
+        ("http2://pool:3333", 'unknown scheme "http2://"'),
+        ("stratum+tls://pool:3333", 'unknown scheme "stratum+tls://"'),  # as XMRig
+        ("stratum+tcp//pool:3333", 'missing "://"'),
         (":3333", "missing host"),
         ("pool:3333/path", "no path"),
         ("po ol:3333", "whitespace"),
@@ -54,7 +58,7 @@ def test_parse_url(url: str, host: str, port: int, tls: bool, daemon: bool) -> N
 )
 def test_bad_url_is_one_line(url: str, message: str) -> None:
     with pytest.raises(ValueError) as err:
-        PoolSettings(url=url).validated("pools[0]")
+        pool_entry(url=url).check("pools[0]")
     text = str(err.value)
     assert text.startswith(f'pools[0].url: "{url}": ')
     assert message in text
@@ -62,44 +66,45 @@ def test_bad_url_is_one_line(url: str, message: str) -> None:
 
 
 def test_create_work_source_names_the_pool() -> None:
-    pools = [PoolSettings(url="a:1"), PoolSettings(url="b")]
-    with pytest.raises(ValueError, match=r'^pools\[1\]\.url: "b": missing port$'):
+    pools = [pool_entry(url="a:1"), pool_entry(url="b")]
+    with pytest.raises(ValueError, match=r'^pools\[1\]\.url: "b": missing port: expected'):
         create_work_source(pools)
 
 
 def test_daemon_needs_a_wallet() -> None:
     with pytest.raises(ValueError, match=r"pools\[0\]\.user: .*not a Monero address"):
-        create_work_source([PoolSettings(url="127.0.0.1:18081", user="x", daemon=True)])
+        create_work_source([pool_entry(url="127.0.0.1:18081", user="x", daemon=True)])
     bad = WALLET[:-1] + "0"  # 0 is not base58
     with pytest.raises(ValueError, match="base58"):
-        create_work_source([PoolSettings(url="127.0.0.1:18081", user=bad, daemon=True)])
-    source = create_work_source([PoolSettings(url="127.0.0.1:18081", user=WALLET, daemon=True)])
+        create_work_source([pool_entry(url="127.0.0.1:18081", user=bad, daemon=True)])
+    source = create_work_source([pool_entry(url="127.0.0.1:18081", user=WALLET, daemon=True)])
     assert source.pools[0].use_daemon
 
 
 def test_disabled_pools_skipped_and_all_disabled_refused() -> None:
     source = create_work_source(
-        [PoolSettings(url="a:1", enabled=False), PoolSettings(url="b:2")], retries=2
+        [pool_entry(url="a:1", enabled=False), pool_entry(url="b:2")], retries=2
     )
     assert [p.url for p in source.pools] == ["b:2"]
     with pytest.raises(ValueError, match="no enabled pool"):
-        create_work_source([PoolSettings(url="a:1", enabled=False)])
+        create_work_source([pool_entry(url="a:1", enabled=False)])
 
 
 def test_fingerprint_normalised_and_checked() -> None:
     fp = "AB:" * 31 + "CD"
-    pool = PoolSettings(url="a:1", tls_fingerprint=fp).validated()
-    assert pool.tls_fingerprint == "ab" * 31 + "cd"
+    pool = pool_entry(url="a:1", tls_fingerprint=fp)
+    pool.check()
+    assert pool.fingerprint == "ab" * 31 + "cd"
     assert pool.use_tls
     with pytest.raises(ValueError, match="tls-fingerprint"):
-        PoolSettings(url="a:1", tls_fingerprint="1234").validated()
+        pool_entry(url="a:1", tls_fingerprint="1234").check()
 
 
 def test_keepalive_values() -> None:
-    assert PoolSettings(url="a:1", keepalive=True).keepalive_seconds == 60
-    assert PoolSettings(url="a:1", keepalive=False).keepalive_seconds == 0
-    assert PoolSettings(url="a:1", keepalive=5).keepalive_seconds == 5
-    source = create_work_source([PoolSettings(url="a:1")], keepalive=True)
+    assert pool_entry(url="a:1", keepalive=True).keepalive_seconds == 60
+    assert pool_entry(url="a:1", keepalive=False).keepalive_seconds == 0
+    assert pool_entry(url="a:1", keepalive=5).keepalive_seconds == 5
+    source = create_work_source([pool_entry(url="a:1")], keepalive=True)
     assert source.pools[0].keepalive_seconds == 60
 
 
@@ -154,25 +159,29 @@ def test_examples_load(name: str) -> None:
     import json
     from pathlib import Path
 
-    from xminer.net.settings import pool_from_config
+    from xminer.config.model import Config
 
-    config = json.loads((Path(__file__).parents[1] / "examples" / name).read_text())
-    pools = [pool_from_config(p, f"pools[{i}]") for i, p in enumerate(config["pools"])]
-    source = create_work_source(pools, config["retries"], config["retry-pause"])
+    body = json.loads((Path(__file__).parents[1] / "examples" / name).read_text())
+    config = Config.from_json(body)
+    source = create_work_source(config.pools, config.retries, config.retry_pause)
     assert source.pools
     if name == "solo.json":
-        assert source.pools[0].use_daemon and source.pools[0].daemon_poll_interval_ms == 1000
+        assert source.pools[0].use_daemon and source.pools[0].daemon_poll_interval == 1000
     if name == "failover-tls.json":
         assert len(source.pools) == 2 and all(p.use_tls for p in source.pools)
 
 
-def test_config_entry_errors() -> None:
-    from xminer.net.settings import pool_from_config
+def test_one_parser_for_the_config_and_the_clients() -> None:
+    """The model refuses what the clients would (XMRig's schemes only), naming the key, and
+    ``sni`` is off unless the entry asks for it (XMRig's default)."""
+    from xminer.config.errors import ConfigError
+    from xminer.config.model import Config
 
-    with pytest.raises(ValueError, match=r"^pools\[2\]\.usr: unknown key"):
-        pool_from_config({"url": "a:1", "usr": "x"}, "pools[2]")
-    with pytest.raises(ValueError, match=r"^pools\[0\]\.url: missing$"):
-        pool_from_config({"user": "x"})
+    with pytest.raises(ConfigError, match=r'pools\[0\]\.url: "stratum\+tls://a:1": unknown'):
+        Config.from_json({"pools": [{"url": "stratum+tls://a:1", "user": "x"}]})
+    [entry] = Config.from_json({"pools": [{"url": "STRATUM+SSL://a:1", "user": "x"}]}).pools
+    assert entry.use_tls and not entry.sni and entry.address == "a:1"
+    assert pool_entry(url="a:1").sni is False
 
 
 @given(st.text(max_size=60))

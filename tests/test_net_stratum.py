@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.config_support import pool_entry
 from tests.net_support import light_miner, run, running, self_signed, wait_until
 from tools.testpool import TestPool
-from xminer.net import PoolSettings, create_work_source
+from xminer.net import create_work_source
 
 DIFF = 10  # light mode does ~25 H/s per thread here: a share every ~0.4 s
 
@@ -15,7 +16,7 @@ def test_shares_state_and_every_fault() -> None:
     async def body() -> None:
         pool = TestPool(difficulty=DIFF)
         await pool.start()
-        settings = PoolSettings(url=pool.url, user="wallet1", rig_id="rig7", keepalive=1)
+        settings = pool_entry(url=pool.url, user="wallet1", rig_id="rig7", keepalive=1)
         source = create_work_source([settings], retries=3, retry_pause=0.2, response_timeout=15)
         miner = light_miner(source)
         r = miner.state.results
@@ -104,7 +105,7 @@ def test_same_job_again_is_not_submitted_twice() -> None:
     async def body() -> None:
         pool = TestPool(difficulty=DIFF, unique_blobs=False)
         await pool.start()
-        source = create_work_source([PoolSettings(url=pool.url)], retries=3, retry_pause=0.2)
+        source = create_work_source([pool_entry(url=pool.url)], retries=3, retry_pause=0.2)
         miner = light_miner(source)
         async with running(miner):
             await wait_until(lambda: pool.stats.accepted >= 2, 60, "2 accepted shares")
@@ -125,9 +126,9 @@ def test_failover_to_the_next_pool_and_back() -> None:
         await first.start()
         await second.start()
         pools = [
-            PoolSettings(url=first.url),
-            PoolSettings(url="127.0.0.1:1", enabled=False),
-            PoolSettings(url=second.url),
+            pool_entry(url=first.url),
+            pool_entry(url="127.0.0.1:1", enabled=False),
+            pool_entry(url=second.url),
         ]
         source = create_work_source(pools, retries=2, retry_pause=0.3)
         miner = light_miner(source)
@@ -154,7 +155,7 @@ def test_login_without_reply_times_out_and_fails_over() -> None:
         silent.faults.withhold_login = True
         await silent.start()
         await good.start()
-        pools = [PoolSettings(url=silent.url), PoolSettings(url=good.url)]
+        pools = [pool_entry(url=silent.url), pool_entry(url=good.url)]
         source = create_work_source(pools, retries=2, retry_pause=0.1, connect_timeout=1)
         miner = light_miner(source)
         async with running(miner):
@@ -176,8 +177,8 @@ def test_tls_fingerprint_pinned_and_mismatch_refused(tmp_path: Path) -> None:
         await right.start()
         assert right.url.startswith("stratum+ssl://")
         pools = [
-            PoolSettings(url=wrong.url, tls_fingerprint=fp_b),  # pinned to another certificate
-            PoolSettings(url=right.url, tls_fingerprint=fp_b.upper()),
+            pool_entry(url=wrong.url, tls_fingerprint=fp_b),  # pinned to another certificate
+            pool_entry(url=right.url, tls_fingerprint=fp_b.upper()),
         ]
         source = create_work_source(pools, retries=1, retry_pause=0.2)
         miner = light_miner(source)
@@ -199,7 +200,7 @@ def test_nicehash_and_8_byte_targets() -> None:
     async def body() -> None:
         pool = TestPool(difficulty=DIFF, nicehash=True, target_bytes=8)
         await pool.start()
-        source = create_work_source([PoolSettings(url=pool.url)], retries=2, retry_pause=0.2)
+        source = create_work_source([pool_entry(url=pool.url)], retries=2, retry_pause=0.2)
         miner = light_miner(source)
         async with running(miner):
             await wait_until(lambda: pool.stats.accepted >= 2, 60, "2 accepted shares")

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from tests.cli_support import bench_sum
-from xminer.backends import load_backend_module
+from tests.config_support import gpu_only
+from xminer.backends import BackendUnavailable, create_backend
 from xminer.backends.base import BackendContext
 from xminer.job import Job, JobSlot
 from xminer.randomx.context import RandomXContext
@@ -37,10 +38,14 @@ class CollectingSink:
 
 
 def test_registry_exposes_opencl_and_cuda() -> None:
+    rx = RandomXContext(mode="light", huge_pages=False)
     for name in ("opencl", "cuda"):
-        module = load_backend_module(name)
-        assert module.unavailable is None
-        assert callable(module.module.create_backend)  # type: ignore[union-attr]
+        ctx = BackendContext(SharedState(), rx, JobSlot(), CollectingSink(), gpu_only(name))
+        try:
+            backend = create_backend(name, ctx)
+        except BackendUnavailable as exc:
+            raise AssertionError(f"{name}: {exc}") from None
+        assert backend.name == name
 
 
 def test_benchmark_job_hashes_match_cpu(opencl_kernels: Any) -> None:
@@ -48,10 +53,8 @@ def test_benchmark_job_hashes_match_cpu(opencl_kernels: Any) -> None:
     seed = bytes(32)
     rx.prepare(seed)
     sink = CollectingSink()
-    ctx = BackendContext(SharedState(), rx, JobSlot(), sink)
-    backend = load_backend_module("opencl").module.create_backend(  # type: ignore[union-attr]
-        ctx, {"intensity": 4}
-    )
+    ctx = BackendContext(SharedState(), rx, JobSlot(), sink, gpu_only(intensity=4))
+    backend = create_backend("opencl", ctx)
     assert backend.availability() is None
     bench = 8
     job = Job("bench", bytes(76), seed, target=2**64 // 3, bench_size=bench, source="benchmark")
@@ -103,15 +106,13 @@ def test_backends_entry_has_xmrigs_opencl_layout(opencl_kernels: Any) -> None:
     import jsonschema
 
     from tests.api_support import OPENAPI, TOKEN, RunningMiner, load_capture, shape_diff
-    from xminer.api import ApiSettings
     from xminer.backends.opencl import list_devices
+    from xminer.config.model import Http
 
     profile = {"index": 0, "intensity": 1, "worksize": 1, "threads": [-1, -1], "bfactor": 0}
-    options = {"platform": 0, "rx": [profile], "rx/0": "rx", "_cpu_backend": False}
-    api = ApiSettings(enabled=True, port=0, access_token=TOKEN, restricted=False)
-    with RunningMiner(
-        api, 0, cpu_enabled=False, opencl_enabled=True, backend_options={"opencl": options}
-    ) as rm:
+    opencl = {"enabled": True, "platform": 0, "rx": [profile], "rx/0": "rx"}
+    api = Http(enabled=True, port=0, access_token=TOKEN, restricted=False)
+    with RunningMiner(api, 0, opencl=opencl) as rm:  # the CPU backend off: its device used
 
         def entry() -> dict[str, Any]:
             return rm.get("/2/backends").json()[1]
@@ -146,14 +147,13 @@ def test_platform_shown_when_no_device_is_used(opencl_kernels: Any) -> None:
     """XMRig's p_ocl_platform0 capture: --opencl-platform=0 with the CPU backend on, PoCL's CPU
     device left to it: the entry is disabled but names the platform."""
     from tests.api_support import TOKEN, RunningMiner, load_capture, shape_diff
-    from xminer.api import ApiSettings
     from xminer.backends.opencl import list_devices
+    from xminer.config.model import Http
 
     if not all(d.is_cpu for d in list_devices() if d.platform_index == 0):
         pytest.skip("platform 0 has a device that is not a CPU")
-    options = {"platform": 0, "_cpu_backend": True}
-    api = ApiSettings(enabled=True, port=0, access_token=TOKEN, restricted=False)
-    with RunningMiner(api, 1, opencl_enabled=True, backend_options={"opencl": options}) as rm:
+    api = Http(enabled=True, port=0, access_token=TOKEN, restricted=False)
+    with RunningMiner(api, 1, opencl={"enabled": True, "platform": 0}) as rm:
         rm.wait_for(lambda: rm.get("/2/backends").json()[1]["platform"] is not None, 60)
         ocl = rm.get("/2/backends").json()[1]
         assert rm.miner is not None
@@ -180,10 +180,8 @@ def test_fast_mode_device_build_ends_on_stop(
     seed = bytes(32)
     rx.prepare(seed)
     rx.mode = "fast"  # the cache only: GpuWorker.key_dataset hands set_key no dataset
-    ctx = BackendContext(SharedState(), rx, JobSlot(), CollectingSink())
-    backend = load_backend_module("opencl").module.create_backend(  # type: ignore[union-attr]
-        ctx, {"intensity": 1}
-    )
+    ctx = BackendContext(SharedState(), rx, JobSlot(), CollectingSink(), gpu_only(intensity=1))
+    backend = create_backend("opencl", ctx)
     ctx.slot.set(Job("j", bytes(76), seed, target=0))
     try:
         with caplog.at_level(logging.INFO, logger="xminer"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,17 +56,30 @@ def test_missing_pyopencl_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_thread_bfactor_from_the_opencl_section() -> None:
     """XMRig's bfactor of an opencl thread entry reaches its OclThread (default 0)."""
-    from xminer.backends.opencl.threads import plan_threads
     from xminer.config.model import Config
 
     threads = [{"device": "0:0", "intensity": 4, "bfactor": 6}, {"device": "0:0", "intensity": 2}]
     options = Config.from_json({"opencl": {"enabled": True, "threads": threads}}).opencl.to_json()
-    plans = plan_threads(dict(options), [])
+    plans = plan(options, [])
     assert [(p.intensity, p.bfactor) for p in plans] == [(4, 6), (2, 0)]
 
     device = OclDevice(0, 0, "PoCL", "cpu", "vendor", "CPU", 2, 1 << 32, 1 << 30, "OpenCL C 1.2")
-    assert [p.bfactor for p in plan_threads({}, [device])] == [0]
-    assert [p.bfactor for p in plan_threads({"bfactor": 3}, [device])] == [3]
+    assert [p.bfactor for p in plan({}, [device])] == [0]
+    assert [p.bfactor for p in plan({"bfactor": 3}, [device])] == [3]
+
+
+def plan(body: dict[str, Any], devices: list[OclDevice]) -> list[OclThread]:
+    """The plan for an opencl section given as JSON; "_cpu_backend": whether the CPU backend
+    runs; "intensity", "worksize", "bfactor": the older section-wide keys."""
+    from xminer.backends.opencl.threads import plan_threads
+    from xminer.config.model import OpenCl
+
+    body = dict(body)
+    cpu_backend = bool(body.pop("_cpu_backend", False))
+    older = {k: body.pop(k) for k in ("intensity", "worksize", "bfactor") if k in body}
+    section = OpenCl.from_json(body)
+    section.extra.update(older)
+    return plan_threads(section, devices, cpu_backend)
 
 
 # ---- platform, devices-hint, CPU devices and XMRig's thread profiles (opencl section) -------
@@ -105,21 +119,19 @@ def test_platform_index_or_vendor_string() -> None:
 
 
 def test_devices_hint_picks_indexes_within_the_platform() -> None:
-    from xminer.backends.opencl.threads import plan_threads
 
     devices = [gpu(1, 0), gpu(1, 1), gpu(1, 2)]
-    assert keys(plan_threads({}, devices)) == ["1:0", "1:1", "1:2"]
-    assert keys(plan_threads({"devices-hint": "0,2"}, devices)) == ["1:0", "1:2"]
-    assert keys(plan_threads({"devices-hint": [1]}, devices)) == ["1:1"]
-    assert keys(plan_threads({"devices-hint": 2}, devices)) == ["1:2"]
-    assert keys(plan_threads({"devices": "1:1"}, devices)) == ["1:1"]  # the older form
-    assert keys(plan_threads({"devices-hint": "7"}, devices)) == []
+    assert keys(plan({}, devices)) == ["1:0", "1:1", "1:2"]
+    assert keys(plan({"devices-hint": "0,2"}, devices)) == ["1:0", "1:2"]
+    assert keys(plan({"devices-hint": [1]}, devices)) == ["1:1"]
+    assert keys(plan({"devices-hint": 2}, devices)) == ["1:2"]
+    assert keys(plan({"devices": "1:1"}, devices)) == ["1:1"]  # the older form
+    assert keys(plan({"devices-hint": "7"}, devices)) == []
 
 
 @pytest.mark.opencl
 def test_pocl_cpu_device_left_to_the_cpu_backend() -> None:
     """PoCL's CPU device: used when the CPU backend is off (or unknown), or when named."""
-    from xminer.backends.opencl.threads import plan_threads
 
     ok, reason = opencl_status()
     if not ok:
@@ -127,33 +139,29 @@ def test_pocl_cpu_device_left_to_the_cpu_backend() -> None:
     pocl = [d for d in list_devices() if d.is_cpu]
     assert pocl, "PoCL lists a CPU device"
     cpu = pocl[0]
-    assert keys(plan_threads({}, pocl)) == [d.key for d in pocl]
-    assert keys(plan_threads({"_cpu_backend": False}, pocl)) == [d.key for d in pocl]
-    assert plan_threads({"_cpu_backend": True}, pocl) == []
+    assert keys(plan({}, pocl)) == [d.key for d in pocl]
+    assert keys(plan({"_cpu_backend": False}, pocl)) == [d.key for d in pocl]
+    assert plan({"_cpu_backend": True}, pocl) == []
     named = {"_cpu_backend": True, "devices-hint": str(cpu.device_index)}
-    assert keys(plan_threads(named, pocl)) == [cpu.key]
+    assert keys(plan(named, pocl)) == [cpu.key]
     # a GPU of another platform is used either way
-    assert keys(plan_threads({"_cpu_backend": True}, [*pocl, gpu(1, 0)])) == ["1:0"]
+    assert keys(plan({"_cpu_backend": True}, [*pocl, gpu(1, 0)])) == ["1:0"]
     profile = {"_cpu_backend": True, "rx": [{"index": cpu.device_index, "intensity": 2}]}
-    assert plan_threads(profile, pocl) == []
-    assert keys(plan_threads({**profile, "_cpu_backend": False}, pocl)) == [cpu.key]
+    assert plan(profile, pocl) == []
+    assert keys(plan({**profile, "_cpu_backend": False}, pocl)) == [cpu.key]
 
 
-def test_settings_tell_opencl_whether_the_cpu_backend_runs() -> None:
+def test_opencl_learns_whether_the_cpu_backend_runs() -> None:
+    from xminer.backends.cpu.threads import cpu_runs
     from xminer.config.model import Config
-    from xminer.config.settings import settings_from_config
 
-    on = settings_from_config(Config.from_json({"opencl": {"enabled": True}}))
-    assert on.backend_options["opencl"]["_cpu_backend"] is True
-    off = settings_from_config(Config.from_json({"cpu": {"enabled": False}}))
-    assert off.backend_options["opencl"]["_cpu_backend"] is False
-    none = settings_from_config(Config.from_json({"cpu": {"rx": False}}))
-    assert none.backend_options["opencl"]["_cpu_backend"] is False
+    assert cpu_runs(Config.from_json({"opencl": {"enabled": True}})) is True
+    assert cpu_runs(Config.from_json({"cpu": {"enabled": False}})) is False
+    assert cpu_runs(Config.from_json({"cpu": {"rx": False}})) is False
 
 
 def test_xmrig_thread_profile() -> None:
     """XMRig's entries: index within the platform, one worker per element of threads."""
-    from xminer.backends.opencl.threads import plan_threads
     from xminer.config.model import Config
 
     section = {
@@ -167,15 +175,15 @@ def test_xmrig_thread_profile() -> None:
         "rx/0": "rx",
     }  # fmt: skip
     options = dict(Config.from_json({"opencl": section}).opencl.to_json())
-    plans = plan_threads(options, [gpu(0, 0), gpu(0, 1)])
+    plans = plan(options, [gpu(0, 0), gpu(0, 1)])
     assert [(p.device, p.intensity, p.worksize, p.bfactor, p.threads, p.affinity) for p in plans] \
         == [("0:0", 896, 8, 6, [-1, -1], -1), ("0:0", 896, 8, 6, [-1, -1], -1),
             ("0:1", 64, 4, 0, [3], 3)]  # fmt: skip
     assert [p.index for p in plans] == [0, 0, 1]
-    assert keys(plan_threads({**options, "devices-hint": "1"}, [gpu(0, 0), gpu(0, 1)])) == ["0:1"]
+    assert keys(plan({**options, "devices-hint": "1"}, [gpu(0, 0), gpu(0, 1)])) == ["0:1"]
     # "rx/0" before "rx"; false: no threads; defaults for what an entry leaves out
-    assert plan_threads({**options, "rx/0": False}, [gpu(0, 0)]) == []
-    bare = plan_threads({"rx": [{"index": 0}]}, [gpu(0, 0)])
+    assert plan({**options, "rx/0": False}, [gpu(0, 0)]) == []
+    bare = plan({"rx": [{"index": 0}]}, [gpu(0, 0)])
     assert [(p.intensity, p.worksize, p.bfactor, p.threads) for p in bare] == [
         (default_thread(gpu(0, 0)).intensity, 8, 0, [-1])
     ]
@@ -185,6 +193,7 @@ def test_xmrig_thread_profile() -> None:
 def test_backend_availability_follows_the_platform_choice() -> None:
     from xminer.backends.base import BackendContext
     from xminer.backends.opencl.backend import OpenCLBackend
+    from xminer.config.model import Config
     from xminer.job import JobSlot
     from xminer.randomx.context import RandomXContext
     from xminer.state import SharedState
@@ -193,10 +202,11 @@ def test_backend_availability_follows_the_platform_choice() -> None:
     if not ok:
         pytest.skip(reason)
     platforms = list_platforms()
-    ctx = BackendContext(SharedState(), RandomXContext(mode="light"), JobSlot(), None)  # type: ignore[arg-type]
+    rx = RandomXContext(mode="light")
 
-    def backend(**options: object) -> OpenCLBackend:
-        return OpenCLBackend(ctx, options)
+    def backend(cpu_backend: bool = False, **section: object) -> OpenCLBackend:
+        config = Config.from_json({"cpu": {"enabled": cpu_backend}, "opencl": section})
+        return OpenCLBackend(BackendContext(SharedState(), rx, JobSlot(), None, config))  # type: ignore[arg-type]
 
     default = backend()
     assert default.availability() is None  # "AMD" matches no PoCL platform: all of them
@@ -205,7 +215,7 @@ def test_backend_availability_follows_the_platform_choice() -> None:
     missing = backend(platform=len(platforms))
     assert f"platform {len(platforms)} not found" in (missing.availability() or "")
     assert "not found" in (backend(platform="NoSuchVendor").availability() or "")
-    left = backend(platform=0, _cpu_backend=True).availability() or ""
+    left = backend(cpu_backend=True, platform=0).availability() or ""
     if all(d.is_cpu for d in list_devices()):
         assert "left to the CPU backend" in left
 

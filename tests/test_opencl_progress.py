@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from tests.config_support import gpu_only
 from tests.test_worker_progress import CollectingSink, wait_until
-from xminer.backends import load_backend_module
+from xminer.backends import create_backend
 from xminer.backends.base import BackendContext
 from xminer.job import Job, JobSlot
 from xminer.randomx.context import RandomXContext
@@ -26,10 +27,8 @@ def test_counter_and_shares_move_inside_a_gpu_batch(opencl_kernels: Any) -> None
     rx = RandomXContext(mode="light", huge_pages=False)
     rx.prepare(seed)
     sink = CollectingSink()
-    ctx = BackendContext(SharedState(), rx, JobSlot(), sink)
-    backend = load_backend_module("opencl").module.create_backend(  # type: ignore[union-attr]
-        ctx, {"intensity": INTENSITY, "_cpu_backend": False}
-    )
+    ctx = BackendContext(SharedState(), rx, JobSlot(), sink, gpu_only(intensity=INTENSITY))
+    backend = create_backend("opencl", ctx)
     assert backend.availability() is None
     job = Job("gpu", bytes(range(76)), seed, target=2**63)  # half of the hashes are shares
     ctx.slot.set(job)

@@ -12,12 +12,12 @@ import time
 import psutil
 import pytest
 
+from tests.config_support import miner_config, pool_entry
 from tests.net_support import light_miner, log_records, messages, run, running, wait_until
 from tools.testpool import TestPool
 from xminer.api.views import seed_switch
-from xminer.backends.cpu import CpuThread
-from xminer.miner import Miner, MinerSettings
-from xminer.net import PoolSettings, create_work_source
+from xminer.miner import Miner
+from xminer.net import create_work_source
 from xminer.randomx.context import DATASET_BYTES
 
 DIFF = 10  # light mode: a share every second or so
@@ -75,7 +75,7 @@ def test_announced_seed_is_built_ahead_and_switched_at_once() -> None:
     async def body() -> None:
         pool = TestPool(difficulty=DIFF)
         await pool.start()
-        miner = light_miner(create_work_source([PoolSettings(url=pool.url)], retries=2))
+        miner = light_miner(create_work_source([pool_entry(url=pool.url)], retries=2))
         with log_records() as records:
             async with running(miner):
                 await wait_until(lambda: pool.stats.accepted >= 1, 60, "a share")
@@ -102,8 +102,8 @@ def test_seed_ahead_off_stops_and_rebuilds() -> None:
     async def body() -> None:
         pool = TestPool(difficulty=DIFF)
         await pool.start()
-        miner = light_miner(create_work_source([PoolSettings(url=pool.url)], retries=2))
-        miner.settings.seed_ahead = False
+        miner = light_miner(create_work_source([pool_entry(url=pool.url)], retries=2))
+        miner.config.randomx.seed_ahead = False
         async with running(miner):
             await wait_until(lambda: pool.stats.accepted >= 1, 60, "a share")
             await pool.announce_seed(NEXT)
@@ -132,7 +132,7 @@ def test_unannounced_switch_in_light_mode_rebuilds_the_cache() -> None:
     async def body() -> None:
         pool = TestPool(difficulty=DIFF)
         await pool.start()
-        miner = light_miner(create_work_source([PoolSettings(url=pool.url)], retries=2))
+        miner = light_miner(create_work_source([pool_entry(url=pool.url)], retries=2))
         with log_records() as records:
             async with running(miner):
                 await wait_until(lambda: pool.stats.accepted >= 1, 60, "a share")
@@ -161,10 +161,9 @@ def test_unannounced_switch_in_fast_mode_bridges_in_light_mode() -> None:
     async def body() -> None:
         pool = TestPool(difficulty=DIFF)
         await pool.start()
-        settings = MinerSettings(
-            randomx_mode="fast", cpu_threads=[CpuThread()], print_time=0, huge_pages=False
+        miner = Miner(
+            miner_config(1, "fast"), create_work_source([pool_entry(url=pool.url)], retries=2)
         )
-        miner = Miner(settings, create_work_source([PoolSettings(url=pool.url)], retries=2))
         watch = CounterWatch(miner)
         with log_records() as records:
             async with running(miner):
@@ -198,11 +197,10 @@ def test_seed_ahead_config_key() -> None:
     is refused naming the key."""
     from xminer.config.errors import ConfigError
     from xminer.config.model import Config
-    from xminer.config.settings import settings_from_config
 
-    assert settings_from_config(Config.from_json({})).seed_ahead is True
+    assert Miner(Config.from_json({})).seed_ahead is True
     off = Config.from_json({"randomx": {"seed-ahead": False}})
-    assert settings_from_config(off).seed_ahead is False
+    assert Miner(off).seed_ahead is False
     assert off.to_json()["randomx"]["seed-ahead"] is False
     assert "seed-ahead" not in Config.from_json({}).to_json()["randomx"]
     with pytest.raises(ConfigError, match="seed-ahead"):

@@ -13,12 +13,13 @@ from contextlib import contextmanager
 
 import pytest
 
+from tests.config_support import miner_config
 from xminer.backends.base import BackendContext
 from xminer.backends.cpu import CpuBackend, CpuThread
 from xminer.backends.cpu.worker import CpuWorker
 from xminer.backends.gpu.worker import LaunchSizer
 from xminer.job import Job, JobSlot
-from xminer.miner import Miner, MinerSettings
+from xminer.miner import Miner
 from xminer.randomx.context import RandomXContext
 from xminer.randomx.scan import ScanResult, hash_tail
 from xminer.state import SharedState
@@ -161,8 +162,7 @@ def test_failed_worker_starts_again(
 
 
 def test_burst_of_seed_changes_builds_the_newest_seed_only() -> None:
-    settings = MinerSettings(cpu_enabled=False, randomx_mode="light", huge_pages=False)
-    miner = Miner(settings)
+    miner = Miner(miner_config(0, "light"))
     jobs = [Job(f"j{i}", bytes(76), bytes([i + 1]) * 32, target=0) for i in range(15)]
 
     async def burst() -> None:
@@ -217,8 +217,7 @@ def test_gpu_launches_grow_to_fill_a_device_whose_launches_take_seconds() -> Non
 
 def test_newer_seed_cancels_a_fast_dataset_build(caplog: pytest.LogCaptureFixture) -> None:
     """Fast mode: the 2 GiB build of a seed that a newer job replaced stops part way."""
-    settings = MinerSettings(cpu_enabled=False, randomx_mode="fast", huge_pages=False)
-    miner = Miner(settings)
+    miner = Miner(miner_config(0, "fast"))
     old, new = (Job(n, bytes(76), bytes([i]) * 32, target=0) for i, n in ((7, "old"), (8, "new")))
 
     async def replace_during_build() -> None:

@@ -23,23 +23,24 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tools.testpool import TestPool
-from xminer.backends.cpu import CpuThread
-from xminer.miner import Miner, MinerSettings
-from xminer.net import PoolSettings, create_work_source
+from xminer.config.model import Config, Pool
+from xminer.miner import Miner
+from xminer.net import create_work_source
 
 
 async def window(path: str, threads: int, half: float) -> tuple[int, str]:
     """Hashes in [switch - half, switch + half] on one path; the last switch's summary."""
     pool = TestPool(difficulty=10**6)  # about no shares: hashing alone counts
     await pool.start()
-    settings = MinerSettings(
-        randomx_mode="fast",
-        cpu_threads=[CpuThread() for _ in range(threads)],
-        print_time=0,
-        huge_pages=False,
-        seed_ahead=path != "off",
+    config = Config.from_json(
+        {
+            "randomx": {"mode": "fast", "seed-ahead": path != "off"},
+            "cpu": {"huge-pages": False, "rx": [-1] * threads},
+            "print-time": 0,
+        }
     )
-    miner = Miner(settings, create_work_source([PoolSettings(url=pool.url)], retries=2))
+    pools = [Pool(url=pool.url, user="x")]
+    miner = Miner(config, create_work_source(pools, retries=2))
     task = asyncio.ensure_future(miner.run())
     try:
         while not (miner.state.dataset.ready and miner.state.total_hashes > 0):

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-import re
+import logging
+import threading
+import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
-from xminer.job import Job
+from xminer.config.sizes import parse_bench_size, size_name
+from xminer.job import Job, Result
+from xminer.randomx.scan import ScanResult
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from xminer.backends.base import Backend
+    from xminer.state import SharedState
+
+bench_log = logging.getLogger("xminer.bench")
 
 BENCH_SEED = bytes(32)
 BENCH_BLOB = bytes(112)
@@ -37,27 +50,6 @@ REFERENCE_SUMS_ONE_THREAD = {
     1_000_000: 0x3DF47B0A427C93D9,
     2_000_000: 0xED4D639B0AEB85C6,
 }
-_SIZE = re.compile(r"^(\d+)([KkMm]?)$")
-
-
-def parse_bench_size(text: str) -> int:
-    """'10K', '1M', '250K' or a plain count such as '2000'; ValueError otherwise."""
-    match = _SIZE.match(text.strip())
-    if not match:
-        raise ValueError(f"{text!r} is not a size such as 10K, 1M or 2000")
-    number, unit = int(match.group(1)), match.group(2).upper()
-    size = number * {"": 1, "K": 1000, "M": 1_000_000}[unit]
-    if not 1 <= size <= 10_000_000:
-        raise ValueError(f"{text!r} is out of range (1 .. 10M)")
-    return size
-
-
-def size_name(size: int) -> str:
-    if size % 1_000_000 == 0:
-        return f"{size // 1_000_000}M"
-    if size % 1000 == 0:
-        return f"{size // 1000}K"
-    return str(size)
 
 
 def bench_job(size: int, chained: bool, mixed: bool = False) -> Job:
@@ -91,3 +83,102 @@ def verdict(size: int, chained: bool, mixed: bool = False) -> BenchVerdict:
     if chained:
         return BenchVerdict(REFERENCE_SUMS_ONE_THREAD.get(size), "one-thread (chained)")
     return BenchVerdict(REFERENCE_SUMS.get(size), "multi-thread (XOR)")
+
+
+class BenchmarkTally:
+    """The running benchmark's sum: every batch's tail XOR and hash count (worker threads add
+    to it), from the moment its job is set until ``bench_size`` hashes are done."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.xor = 0
+        self.done = 0
+        self.started = 0.0
+
+    def reset(self) -> None:
+        with self._lock:
+            self.xor, self.done, self.started = 0, 0, 0.0
+
+    def begin(self) -> None:
+        """The job is set: the clock starts (once per run)."""
+        if not self.started:
+            self.started = time.monotonic()
+
+    def add(self, job: Job, result: ScanResult) -> bool:
+        """One batch of ``job``; True when the benchmark's hashes are all done."""
+        with self._lock:
+            self.xor ^= result.tail_xor
+            self.done += result.hashes
+            return self.done >= job.bench_size
+
+    def report(self, job: Job) -> bool:
+        """Log the time, speed and sum, and the verdict; False on a reference mismatch."""
+        seconds = time.monotonic() - self.started
+        rate = job.bench_size / seconds if seconds > 0 else 0.0
+        value = self.xor
+        v = verdict(job.bench_size, job.bench_chain, job.bench_mixed)
+        bench_log.info(
+            "benchmark finished in %.3f seconds (%.1f h/s) hash sum = %016X",
+            seconds,
+            rate,
+            value,
+        )
+        match = v.matches(value)
+        if match is None:
+            bench_log.info("no reference sum for %s (%s rule)", size_name(job.bench_size), v.rule)
+        elif match:
+            bench_log.info("hash sum matches the reference %016X (%s rule)", v.reference, v.rule)
+        else:
+            bench_log.error("hash sum MISMATCH: expected %016X (%s rule)", v.reference or 0, v.rule)
+            return False
+        return True
+
+
+class BenchMiner(Protocol):
+    """What the benchmark uses of the miner (``xminer.miner.Miner``)."""
+
+    @property
+    def backends(self) -> Mapping[str, Backend]: ...
+    @property
+    def total_threads(self) -> int: ...
+    @property
+    def state(self) -> SharedState: ...
+    async def set_job(self, job: Job) -> None: ...
+
+
+class BenchmarkSource:
+    """The offline benchmark as a work source: one job, no network."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    async def start(self, miner: BenchMiner) -> None:
+        # XMRig chains the hashes of a one-thread CPU benchmark (CpuWorker only): GPUs never chain
+        cpu = miner.backends.get("cpu")
+        chained = cpu is not None and cpu.thread_count == 1
+        mixed = chained and miner.total_threads > 1
+        rule = verdict(self.size, chained, mixed).rule
+        bench_log.info(
+            "start benchmark: %s hashes on %d threads, %s sum rule",
+            size_name(self.size),
+            miner.total_threads,
+            rule,
+        )
+        miner.state.connection = {"pool": BENCH_POOL, "since": time.time()}
+        await miner.set_job(bench_job(self.size, chained, mixed))
+
+    async def submit(self, result: Result) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
+__all__ = [
+    "BenchmarkSource",
+    "BenchmarkTally",
+    "bench_job",
+    "parse_bench_size",
+    "size_name",
+    "verdict",
+]

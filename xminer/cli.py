@@ -1,4 +1,4 @@
-"""Command line: XMRig's option names over XMRig's config.json, one-line errors, the miner.
+"""Command line: XMRig's option names over XMRig's config.json, one-line errors, the App.
 
 Exit codes: 0 done (or --dry-run found the configuration valid); 1 a bad config file, or any
 problem under --dry-run; 2 a bad command line (unknown option, bad value, nothing to do).
@@ -17,21 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xminer import bench
+from xminer.api.config import shown_json
+from xminer.app import App, check_runnable, make_work_source
+from xminer.backends.cpu.threads import config_algo, cpu_threads
 from xminer.config.errors import ConfigError
 from xminer.config.loader import display_name, find_config, parse, read_json, warn_unknown
-from xminer.config.manager import ConfigManager, ConfigWatcher
+from xminer.config.manager import ConfigManager
 from xminer.config.model import Config
 from xminer.config.options import OptionError, Overrides, Parsed, apply, help_text, parse_argv
-from xminer.config.profiles import CpuProfile
-from xminer.config.settings import (
-    check_runnable,
-    generated_profiles,
-    make_work_source,
-    settings_from_config,
-    shown_json,
-)
-from xminer.console.log import set_title, setup_logging
+from xminer.config.profiles import CpuProfile, CpuThread
+from xminer.console.log import configure_logging
 from xminer.miner import Miner
 from xminer.version import APP_NAME, __version__
 
@@ -43,7 +38,7 @@ EXIT_USAGE = 2
 
 
 class Failure(Exception):
-    """A one-line error and its exit code."""
+    """A one-line error and its exit code (``main`` turns it into the process's status)."""
 
     def __init__(self, message: str, code: int) -> None:
         super().__init__(message)
@@ -56,22 +51,29 @@ class Startup:
 
     parsed: Parsed
     config: Config  # file + command line
-    file_config: Config | None  # the file alone (what autosave writes back to)
-    path: Path | None
+    path: Path | None  # the config file, if any
+    body: dict[str, Any]  # its document (empty without a file)
+    source: str  # its display name, or "command line"
 
     @property
     def dry_run(self) -> bool:
         return self.parsed.has("dry-run")
 
+    def file_config(self) -> Config:
+        """The file alone (what autosave writes back to)."""
+        try:
+            return parse(self.body, self.source, allow_empty=True)
+        except ConfigError as exc:
+            raise Failure(f"{APP_NAME}: {exc}", EXIT_CONFIG) from None
 
-def load_file(parsed: Parsed) -> tuple[Path | None, dict[str, Any], Config | None]:
+
+def load_file(parsed: Parsed) -> tuple[Path | None, dict[str, Any]]:
     given = parsed.value("config")
     path = Path(given) if given else find_config()
     if path is None:
-        return None, {}, None
+        return None, {}
     try:
-        body = read_json(path)
-        return path, body, parse(body, display_name(path), allow_empty=True)
+        return path, read_json(path)
     except ConfigError as exc:
         raise Failure(f"{APP_NAME}: {exc}", EXIT_CONFIG) from None
 
@@ -109,7 +111,8 @@ def cpu_override(overrides: Overrides) -> CpuProfile | None:
 
 
 def build(argv: list[str]) -> Startup | None:
-    """Parse and check everything; None after --help or --version."""
+    """Parse the command line, read the file and merge them, once; None after --help or
+    --version."""
     try:
         parsed = parse_argv(argv)
     except OptionError as exc:
@@ -120,31 +123,20 @@ def build(argv: list[str]) -> Startup | None:
     if parsed.has("version"):
         print(f"{APP_NAME} {__version__}")
         return None
-    path, body, file_config = load_file(parsed)
+    path, body = load_file(parsed)
     source = display_name(path) if path else "command line"
     try:
         config = apply_options(parsed, body, source)
     except OptionError as exc:
         raise Failure(f"{APP_NAME}: {exc}", EXIT_USAGE) from None
-    return Startup(parsed, config, file_config, path)
-
-
-def setup_console(config: Config, dry_run: bool = False) -> None:
-    """Logging as the config asks; a dry run opens (and creates) no log file."""
-    setup_logging(
-        color=None if config.colors else False,
-        verbose=config.verbose_level > 0,
-        log_file=None if dry_run else config.log_file,
-        syslog=config.syslog,
-    )
+    return Startup(parsed, config, path, body, source)
 
 
 def announce(startup: Startup) -> None:
     """Log lines that only matter once logging is up: unknown keys, unimplemented options."""
     if startup.path is not None:
-        cfg_log.info("use config file %s", display_name(startup.path))
-        if startup.file_config is not None:
-            warn_unknown(startup.file_config, display_name(startup.path))
+        cfg_log.info("use config file %s", startup.source)
+        warn_unknown(startup.config, startup.source)  # the options add no unknown key
     for option in startup.parsed.not_implemented():
         cfg_log.warning("%s: accepted, but xminer does not implement it (ignored)", option)
     if startup.config.donate_level:
@@ -163,21 +155,45 @@ def check_work(config: Config) -> None:
         )
 
 
-def autosave(startup: Startup, manager: ConfigManager) -> Config:
-    """Thread profiles generated on first run go into the file (and the running config)."""
+def with_profile(config: Config, threads: list[CpuThread]) -> Config:
+    """A copy of ``config`` with ``threads`` as its generated thread profile (for autosave).
+
+    XMRig writes a generated RandomX profile as an array of affinities under the family name.
+    """
+    body = config.to_file_json()
+    family = config_algo(config).split("/", 1)[0]
+    body["cpu"].pop("max-threads-hint", None)
+    body["cpu"][family] = [t.affinity for t in threads]
+    if config.cpu.max_threads_hint not in (None, 100):
+        body["cpu"]["max-threads-hint"] = config.cpu.max_threads_hint
+    new = Config.from_json(body)
+    new.has_pool_keys = config.has_pool_keys
+    new.cpu.override = config.cpu.override
+    return new
+
+
+def autosave(
+    startup: Startup,
+    manager: ConfigManager,
+    planned: tuple[list[CpuThread], bool] | None = None,
+) -> Config:
+    """Thread profiles generated on first run go into the file (and the running config);
+    ``planned``: the running config's ``cpu_threads`` when known already."""
     config = startup.config
-    running = generated_profiles(config) or config
-    if startup.path is None or not config.autosave or startup.file_config is None:
+    threads, generated = planned or cpu_threads(config)
+    running = with_profile(config, threads) if generated else config
+    if startup.path is None or not config.autosave:
         return running
-    for_file = generated_profiles(startup.file_config)
-    if for_file is not None:
-        manager.save(for_file)
+    file_config = startup.file_config()
+    file_threads, file_generated = cpu_threads(file_config)
+    if file_generated:
+        manager.save(with_profile(file_config, file_threads))
     return running
 
 
 def run(startup: Startup) -> int:
     config = startup.config
-    setup_console(config, startup.dry_run)
+    configure_logging(config, startup.dry_run)
     announce(startup)
     if startup.parsed.has("print-config"):
         print(json.dumps(shown_json(config), indent=4))
@@ -187,150 +203,32 @@ def run(startup: Startup) -> int:
 
         print(platforms_listing(), end="")
         return 0
-    settings = settings_from_config(config)
-    try:
-        check_work(config)
-    except Failure as exc:
-        if startup.dry_run:
-            raise Failure(str(exc), EXIT_CONFIG) from None
-        raise
-    source = display_name(startup.path) if startup.path else "config"
+    check_work(config)
     try:
         work = make_work_source(config)  # --dry-run too: the pools are checked as a run checks them
     except ValueError as exc:
-        raise Failure(f"{APP_NAME}: {source}: {exc}", EXIT_CONFIG) from None
+        where = startup.source if startup.path else "config"
+        raise Failure(f"{APP_NAME}: {where}: {exc}", EXIT_CONFIG) from None
+    planned = cpu_threads(config)
     if startup.dry_run:
-        cfg_log.info("configuration OK (%d CPU threads)", len(settings.cpu_threads))
+        cfg_log.info("configuration OK (%d CPU threads)", len(planned[0]))
         return 0
-    manager = ConfigManager(
-        config, startup.path, lambda body: merge(startup.parsed, body, source), check_runnable
-    )
-    manager._config = autosave(startup, manager)
     if work is None:
-        raise Failure(f"{APP_NAME}: nothing to mine: no enabled pool and no --bench", 2)
-    miner = Miner(settings, work)
-    miner.config = manager
-    if config.benchmark is not None:
-        miner.banner_extra.append(("POOL #1", f"{bench.BENCH_POOL} algo rx/0"))
-    return asyncio.run(run_miner(miner, manager))
-
-
-async def run_miner(miner: Miner, manager: ConfigManager) -> int:
-    """The miner plus the console: keyboard, title, config watch, pause-on-battery."""
-    from xminer.console.keys import start_keyboard
-    from xminer.console.power import watch_battery
-
-    config = manager.config
-    loop = asyncio.get_running_loop()
-    keyboard = start_keyboard(miner)
-    if config.title:
-        set_title(config.title if isinstance(config.title, str) else f"{APP_NAME} {__version__}")
-    watcher = None
-    if manager.path is not None and config.watch:
-        watcher = ConfigWatcher(manager, dispatch=loop.call_soon_threadsafe).start()
-    follow_config(miner, manager)
-    battery = asyncio.ensure_future(watch_battery(miner)) if config.pause_on_battery else None
-    start_http_api(miner, manager)
-    try:
-        return await miner.run()
-    finally:
-        if battery is not None:
-            battery.cancel()
-        if watcher is not None:
-            watcher.stop()
-        if keyboard is not None:
-            keyboard.stop()
-
-
-BIND_RETRY = 10.0  # seconds between attempts while the API's port is taken (as XMRig)
-
-
-def start_http_api(miner: Miner, manager: ConfigManager) -> None:
-    """The HTTP API when ``http.enabled`` (any --http-* option turns it on); a port that is
-    taken is tried again every BIND_RETRY seconds while the miner runs."""
-    from xminer.api import ApiSettings, start_api
-    from xminer.api.dashboard import dashboard_url
-
-    api = ApiSettings.from_config(manager.to_json())
-    if not api.enabled or miner.finished.is_set() or miner.api is not None:
-        return
-    try:
-        server = start_api(miner, api)
-    except OSError as exc:
-        log.error("HTTP API cannot listen on %s:%d: %s (next try in %.0f s)",
-                  api.host, api.port, exc, BIND_RETRY)  # fmt: skip
-        if not miner.finished.is_set():
-            asyncio.get_running_loop().call_later(BIND_RETRY, start_http_api, miner, manager)
-        return
-    miner.banner_extra.append(("HTTP API", f"{api.host}:{server.port}"))
-    miner.banner_extra.append(("DASHBOARD", dashboard_url(api.host, server.port)))
-
-
-def follow_config(miner: Miner, manager: ConfigManager) -> None:
-    """Every change of the configuration (file watch, PUT /2/config) reaches the running miner;
-    one the API could not follow (an address it cannot listen on) is refused first."""
-    from xminer.api import ApiSettings
-    from xminer.api.server import check_move
-
-    def api_can_follow(config: Config) -> None:
-        check_move(miner.api, ApiSettings.from_config(config.to_json()))
-
-    manager.add_check(api_can_follow)
-    manager.on_change(lambda old, new: apply_live(miner, old, new))
-
-
-def apply_live(miner: Miner, old: Config, new: Config) -> None:
-    """A changed config (file watch, PUT /2/config) while running: console and print-time at
-    once; backends, pools and the benchmark on the loop (see ``Miner.apply_settings``)."""
-    if (old.colors, old.verbose, old.log_file, old.syslog) != (
-        new.colors,
-        new.verbose,
-        new.log_file,
-        new.syslog,
-    ):
-        setup_console(new)
-    before, after = old.to_json(), new.to_json()
-    changed = [k for k, v in after.items() if before.get(k) != v]
-    cfg_log.info("config changed: %s", ", ".join(changed) or "nothing")
-    follow_api(miner, after)
-    work_changed = any(k in changed for k in WORK_KEYS)
-    task = asyncio.ensure_future(apply_to_miner(miner, new, work_changed))
-    _live_tasks.add(task)
-    task.add_done_callback(_live_tasks.discard)
-
-
-def follow_api(miner: Miner, config: dict[str, object]) -> None:
-    """The http/api sections changed: the API takes its new settings after this reply (or
-    starts, when the file turned it on)."""
-    from xminer.api import ApiSettings
-
-    if miner.api is None:
-        if miner.config is not None:
-            start_http_api(miner, miner.config)
-        return
-    settings = ApiSettings.from_config(config)
-    if settings != miner.api.settings:
-        miner.api.schedule_rebind(settings)
-
-
-WORK_KEYS = ("pools", "benchmark", "retries", "retry-pause")
-_live_tasks: set[asyncio.Future[None]] = set()
-
-
-async def apply_to_miner(miner: Miner, new: Config, work_changed: bool) -> None:
-    pending = await miner.apply_settings(settings_from_config(new))
-    if work_changed:
-        try:
-            source = make_work_source(new)
-        except ValueError as exc:  # validated before; a pool that went bad in between
-            cfg_log.error("%s (the running pools stay)", exc)
-        else:
-            await miner.replace_source(source)
-    if pending:
-        cfg_log.info("%s: takes effect after a restart", ", ".join(pending))
+        raise Failure(f"{APP_NAME}: nothing to mine: no enabled pool and no --bench", EXIT_USAGE)
+    manager = ConfigManager(
+        config,
+        startup.path,
+        lambda body: merge(startup.parsed, body, startup.source),
+        check_runnable,
+        shown_json,
+    )
+    manager.set(autosave(startup, manager, planned), save=False)
+    return asyncio.run(App(manager, Miner(manager.config, work)).run())
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The exit status, decided here alone: a Failure's code, 1 for any problem under
+    --dry-run, 0 after Ctrl-C before the miner ran or a closed pipe (``| head``)."""
     args = sys.argv[1:] if argv is None else argv
     dry_run = "--dry-run" in args
     try:

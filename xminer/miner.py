@@ -1,26 +1,27 @@
-"""The miner: wires work sources, the RandomX context, backends, shared state and the API.
+"""The miner: backends, jobs and shares, and the dataset/seed switches jobs ask for.
 
 It runs on one asyncio (Tornado) loop in the main thread.  Backends hash on their own threads
-and report batches through ``batch_done``; everything that touches the network or the console
-is marshalled back onto the loop.
+and report batches through ``batch_done``; everything that touches the network is marshalled
+back onto the loop.  The program around it (config, API, console, signals) is ``xminer.app``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
-import os
-import signal
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
-from xminer import bench
-from xminer.backends import Backend, BackendContext, load_backend_module
-from xminer.backends.cpu import CpuBackend, CpuThread
+from xminer.backends import Backend, BackendContext, BackendUnavailable, create_backend
+from xminer.backends.cpu.threads import config_algo, cpu_runs
+from xminer.bench import BenchmarkTally
+from xminer.config.model import Config
+from xminer.console.progress import ProgressPrinter
 from xminer.job import Job, JobSlot, Result
 from xminer.randomx import RandomXError, hugepages
 from xminer.randomx.context import Cancelled, RandomXContext
@@ -32,32 +33,17 @@ rx_log = logging.getLogger("xminer.rx")
 bench_log = logging.getLogger("xminer.bench")
 
 
-@dataclass
-class MinerSettings:
-    """Everything the miner needs to start, resolved from the config file and the CLI."""
-
-    cpu_enabled: bool = True
-    cpu_threads: list[CpuThread] = field(default_factory=list)
-    cpu_priority: int | None = None
-    opencl_enabled: bool = False
-    cuda_enabled: bool = False
-    randomx_mode: str = "auto"
-    randomx_init: int = -1
-    huge_pages: bool = True
-    seed_ahead: bool = True  # randomx.seed-ahead: build an announced next seed while mining
-    print_time: int = 60
-    health_print_time: int = 60
-    bench_size: int = 0
-    color: bool | None = None  # None: colours when stdout is a terminal
-    backend_options: dict[str, dict[str, object]] = field(default_factory=dict)
+def backend_key(config: Config) -> tuple[object, ...]:
+    """What the running backends were built from: their typed sections (the CPU's command-line
+    override included) and the algorithm the CPU threads are planned for.  A change means
+    building them again."""
+    cpu = dataclasses.replace(config.cpu, huge_pages=True)  # read by the RandomX context only
+    return (cpu, cpu.override, config.opencl, config.cuda, config_algo(config))
 
 
-def backend_key(s: MinerSettings) -> tuple[object, ...]:
-    """What the running backends were built from: a change means building them again."""
-    return (
-        s.cpu_enabled, s.cpu_threads, s.cpu_priority, s.opencl_enabled, s.cuda_enabled,
-        s.backend_options,
-    )  # fmt: skip
+def rx_key(config: Config) -> tuple[object, ...]:
+    """What the RandomX context was made with: a change takes effect after a restart."""
+    return (config.randomx.mode, config.randomx.init, bool(config.cpu.huge_pages))
 
 
 class WorkSource(Protocol):
@@ -67,8 +53,6 @@ class WorkSource(Protocol):
     async def submit(self, result: Result) -> None: ...
     async def stop(self) -> None: ...
 
-
-BackendBuilder = Callable[["Miner", str], Backend | None]
 
 SAMPLE_PERIOD_S = 0.5  # XMRig samples every thread's hash count twice a second
 
@@ -85,16 +69,18 @@ class DatasetBuild:
 class Miner:
     def __init__(
         self,
-        settings: MinerSettings,
+        config: Config,
         source: WorkSource | None = None,
         state: SharedState | None = None,
     ) -> None:
-        self.settings = settings
+        self.config = config  # the running typed configuration
         self.state = state or SharedState()
         self.source = source
         self.slot = JobSlot()
-        self.rx = RandomXContext(settings.randomx_mode, settings.randomx_init, settings.huge_pages)
-        self.ctx = BackendContext(self.state, self.rx, self.slot, self)
+        self._rx_key = rx_key(config)
+        rx = config.randomx
+        self.rx = RandomXContext(rx.mode, rx.init, bool(config.cpu.huge_pages))
+        self.ctx = BackendContext(self.state, self.rx, self.slot, self, config)
         self.backends: dict[str, Backend] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.cancel = threading.Event()
@@ -108,21 +94,18 @@ class Miner:
         self._ahead_task: asyncio.Future[None] | None = None
         self._bridge_task: asyncio.Future[None] | None = None  # light mode until the dataset
         self._ahead_refused = b""  # the announced seed whose no-memory warning was logged
-        self._bench_lock = threading.Lock()
-        self._bench_xor = 0
-        self._bench_done = 0
-        self._bench_started = 0.0
-        self.hooks_on_stop: list[Callable[[], Awaitable[None]]] = []
-        self.config: Any = None  # the ConfigManager when started from the CLI (API GET/PUT)
-        self.api: Any = None  # the ApiServer while the HTTP API runs
-        self.banner_extra: list[tuple[str, str]] = []  # e.g. ("POOL #1", ...), ("HTTP API", ...)
+        self.bench = BenchmarkTally()
         self._tasks: set[asyncio.Future[None]] = set()
         self.stopped = False  # json_rpc "stop": backends down until "start"
 
     # ---- backends ---------------------------------------------------------------------
     def build_backends(self) -> None:
-        s = self.settings
-        wanted = {"cpu": s.cpu_enabled, "opencl": s.opencl_enabled, "cuda": s.cuda_enabled}
+        config = self.config
+        wanted = {
+            "cpu": cpu_runs(config),
+            "opencl": config.opencl.enabled,
+            "cuda": config.cuda.enabled,
+        }
         for name, enabled in wanted.items():
             stats = self.state.backend(name)
             stats.details = {}
@@ -141,15 +124,17 @@ class Miner:
             self.backends[name] = backend
 
     def _make_backend(self, name: str) -> Backend | None:
-        if name == "cpu":
-            return CpuBackend(self.ctx, self.settings.cpu_threads, self.settings.cpu_priority)
-        module = load_backend_module(name)
-        if module.module is None:
-            self.state.backend(name).unavailable_reason = module.unavailable or ""
-            logging.getLogger(f"xminer.{name}").warning("%s", module.unavailable)
+        try:
+            return create_backend(name, self.ctx)
+        except BackendUnavailable as exc:
+            self.state.backend(name).unavailable_reason = str(exc)
+            logging.getLogger(f"xminer.{name}").warning("%s", exc)
             return None
-        factory = module.module.create_backend  # type: ignore[attr-defined]
-        return factory(self.ctx, self.settings.backend_options.get(name, {}))
+
+    @property
+    def seed_ahead(self) -> bool:
+        """randomx.seed-ahead (unset: on): build an announced next seed while mining."""
+        return self.config.randomx.seed_ahead is not False
 
     @property
     def total_threads(self) -> int:
@@ -165,21 +150,16 @@ class Miner:
         return all(ended)
 
     # ---- live changes (config watch, PUT /2/config) --------------------------------------
-    async def apply_settings(self, new: MinerSettings) -> list[str]:
+    async def apply_config(self, new: Config) -> list[str]:
         """Take a changed configuration while running; returns what still needs a restart.
 
         print-time applies at once; the backends are stopped and built again when which of them
         run, their threads or their options changed.  The RandomX mode and huge pages need a
         restart (the dataset is not rebuilt under running work).
         """
-        old, self.settings = self.settings, new
-        pending = []
-        if (old.randomx_mode, old.randomx_init, old.huge_pages) != (
-            new.randomx_mode, new.randomx_init, new.huge_pages,
-        ):  # fmt: skip
-            pending.append("randomx")
-            new.randomx_mode, new.randomx_init = old.randomx_mode, old.randomx_init
-            new.huge_pages = old.huge_pages
+        old, self.config = self.config, new
+        self.ctx.config = new
+        pending = ["randomx"] if rx_key(new) != self._rx_key else []
         if backend_key(old) != backend_key(new):
             await self.restart_backends()
         return pending
@@ -209,7 +189,7 @@ class Miner:
         self.clear_job()
         if old is not None:
             await old.stop()
-        self._reset_benchmark()
+        self.bench.reset()
         if source is not None:
             await source.start(self)
 
@@ -217,13 +197,9 @@ class Miner:
         """The threads changed under a benchmark: its sum starts again from nonce 0."""
         bench_log.info("threads changed: the benchmark starts again")
         self.clear_job()
-        self._reset_benchmark()
+        self.bench.reset()
         if self.source is not None:
             await self.source.start(self)
-
-    def _reset_benchmark(self) -> None:
-        with self._bench_lock:
-            self._bench_xor, self._bench_done, self._bench_started = 0, 0, 0.0
 
     # ---- control (console keys, JSON-RPC) ----------------------------------------------
     def pause(self) -> None:
@@ -233,8 +209,12 @@ class Miner:
         log.info("paused, press 'r' to resume")
 
     def resume(self) -> None:
+        """Hash again: after a pause, or after a stop (its threads start again)."""
         if self.stopped:
-            self.start()
+            self.stopped = False
+            self.start_backends()
+            self.state.paused = False
+            log.info("started")
             return
         for backend in self.backends.values():
             backend.resume()
@@ -248,15 +228,6 @@ class Miner:
             self.stopped = True
             self.state.paused = True
             log.info("stopped")
-
-    def start(self) -> None:
-        if self.stopped:
-            self.stopped = False
-            self.start_backends()
-            self.state.paused = False
-            log.info("started")
-        else:
-            self.resume()
 
     # ---- jobs ----------------------------------------------------------------------------
     async def set_job(self, job: Job) -> None:
@@ -281,8 +252,8 @@ class Miner:
             self.job = job
             self.state.job_id, self.state.algo = job.job_id, job.algo
             self.state.height, self.state.difficulty = job.height, job.difficulty
-            if job.is_benchmark and not self._bench_started:
-                self._bench_started = time.monotonic()
+            if job.is_benchmark:
+                self.bench.begin()
             self.slot.set(job)
 
     def clear_job(self) -> None:
@@ -297,7 +268,7 @@ class Miner:
     def _plan_ahead(self, job: Job) -> None:
         """Start building the seed a job announces as the next one, unless built or building."""
         seed = job.next_seed_hash
-        if not self.settings.seed_ahead or not seed or seed in (job.seed_hash, self.rx.seed):
+        if not self.seed_ahead or not seed or seed in (job.seed_hash, self.rx.seed):
             return
         if self.rx.seed is None or self.cancel.is_set():
             return  # the first dataset is still being built: it goes first
@@ -328,8 +299,7 @@ class Miner:
             build.seed.hex()[:16],
             what,
         )
-        progress = ProgressPrinter(rx_log, "dataset ahead")
-        progress.tty = False  # a line per 25 %: no bar between the mining lines
+        progress = ProgressPrinter(rx_log, "dataset ahead", tty=False)  # no bar between lines
         started = time.monotonic()
         loop = asyncio.get_running_loop()
         try:
@@ -370,7 +340,7 @@ class Miner:
         if self.rx.ahead_seed is not None:
             self.rx.drop_ahead()  # built for a seed that did not come
         reason = self._no_ahead_reason(seed, building)
-        if not self.settings.seed_ahead or not self.rx.fast:
+        if not self.seed_ahead or not self.rx.fast:
             ok = await self._prepare_dataset(seed)
             if ok:
                 self._switched(SeedSwitch("rebuild", reason, job.height, done=True), started)
@@ -385,7 +355,7 @@ class Miner:
         return True
 
     def _no_ahead_reason(self, seed: bytes, building: bool) -> str:
-        if not self.settings.seed_ahead:
+        if not self.seed_ahead:
             return "randomx.seed-ahead is off"
         if not self.rx.fast:
             return "light mode: the new cache is built at the switch"
@@ -420,8 +390,7 @@ class Miner:
         build = DatasetBuild(seed)
         self._build = build
         loop = asyncio.get_running_loop()
-        progress = ProgressPrinter(rx_log, "dataset")
-        progress.tty = False
+        progress = ProgressPrinter(rx_log, "dataset", tty=False)
 
         def on_progress(fraction: float) -> None:
             ds.progress = fraction
@@ -501,8 +470,9 @@ class Miner:
     # ---- results (called from worker threads) --------------------------------------------
     def batch_done(self, backend: str, job: Job, result: ScanResult) -> None:
         if job.is_benchmark:
-            self._bench_batch(job, result)
-            return
+            if job is self.job and self.bench.add(job, result) and self.loop is not None:
+                self.loop.call_soon_threadsafe(self._bench_finished)
+            return  # else a batch of a benchmark run that was restarted (threads changed)
         if result.shares and self.loop is not None:
             for nonce, digest in result.shares:
                 share = Result(job, nonce, digest, backend)
@@ -540,37 +510,10 @@ class Miner:
             return False
         return True
 
-    def _bench_batch(self, job: Job, result: ScanResult) -> None:
-        if job is not self.job:
-            return  # a batch of a benchmark run that was restarted (threads changed)
-        with self._bench_lock:
-            self._bench_xor ^= result.tail_xor
-            self._bench_done += result.hashes
-            done = self._bench_done >= job.bench_size
-        if done and self.loop is not None:
-            self.loop.call_soon_threadsafe(self._bench_finished, job)
-
-    def _bench_finished(self, job: Job) -> None:
-        if self.finished.is_set():
+    def _bench_finished(self) -> None:
+        if self.finished.is_set() or self.job is None:
             return
-        seconds = time.monotonic() - self._bench_started
-        rate = job.bench_size / seconds if seconds > 0 else 0.0
-        value = self._bench_xor
-        v = bench.verdict(job.bench_size, job.bench_chain, job.bench_mixed)
-        bench_log.info(
-            "benchmark finished in %.3f seconds (%.1f h/s) hash sum = %016X",
-            seconds,
-            rate,
-            value,
-        )
-        match = v.matches(value)
-        if match is None:
-            name = bench.size_name(job.bench_size)
-            bench_log.info("no reference sum for %s (%s rule)", name, v.rule)
-        elif match:
-            bench_log.info("hash sum matches the reference %016X (%s rule)", v.reference, v.rule)
-        else:
-            bench_log.error("hash sum MISMATCH: expected %016X (%s rule)", v.reference or 0, v.rule)
+        if not self.bench.report(self.job):
             self.exit_code = 1
         self.shutdown()
 
@@ -582,53 +525,14 @@ class Miner:
                 build.cancel.set()
         self.finished.set()
 
-    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> None:
-        def on_signal(signame: str) -> None:
-            signal_log = logging.getLogger("xminer.signal")
-            if self.finished.is_set():  # a second Ctrl-C / SIGTERM: do not wait any more
-                signal_log.warning("%s received again, exiting now", signame)
-                force_exit(0)
-            signal_log.info("%s received, exiting", signame)
-            self.shutdown()
-            # every stop step is bounded; should one still hang, the process ends anyway
-            watchdog = threading.Timer(STOP_LIMIT, stop_overdue)
-            watchdog.daemon = True
-            watchdog.start()
-
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: as XMRig, a clean stop
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, on_signal, sig.name)
-
     def reserve_huge_pages(self) -> str:
         """Reserve what the dataset, cache and scratchpads need; the banner's HUGE PAGES text."""
-        if not self.settings.huge_pages:
+        if not self.config.cpu.huge_pages:
             return "disabled (--no-huge-pages)"
         needed = hugepages.pages_needed(self.rx.fast, max(1, self.total_threads))
         report = hugepages.ensure(needed)
         self.state.dataset.huge_pages = (min(report.free_after, needed), needed)
         return f"{report.message} ({needed} needed)"
-
-    def print_banner(self, huge_pages: str) -> None:
-        import sys
-
-        from xminer.console.banner import banner_rows, print_banner
-        from xminer.randomx.binding import library_path
-
-        extra = list(self.banner_extra)
-        extra.append(("COMMANDS", "hashrate, pause, resume, results, connection"))
-        color = self.settings.color if self.settings.color is not None else sys.stdout.isatty()
-        print_banner(banner_rows(library_path(), huge_pages, extra), color)
-
-    async def _every(self, period: Callable[[], int], report: Callable[[], None]) -> None:
-        """report() every period() seconds, 0: never; the period is read again each round,
-        as a config reload (watch, PUT) may change it."""
-        while not self.finished.is_set():
-            interval = period()
-            try:
-                await asyncio.wait_for(self.finished.wait(), interval if interval > 0 else 1.0)
-            except TimeoutError:
-                if period() > 0:
-                    report()
 
     async def _sample_counters(self) -> None:
         """Every thread's live hash count into its hashrate windows, twice a second."""
@@ -636,135 +540,33 @@ class Miner:
             self.state.sample()
             await asyncio.sleep(SAMPLE_PERIOD_S)
 
-    def _print_health(self) -> None:
-        """The GPU devices' sensor readings (NVML), when any GPU backend has them."""
-        from xminer.console.keys import health_lines
+    async def run(self, on_started: Callable[[str], None] | None = None) -> int:
+        """Build and start the backends, mine until ``shutdown``; the exit code.
 
-        if not self.stopped:
-            for line in health_lines(self.state, sensed=True):
-                log.info("%s", line)
-
-    async def run(self) -> int:
+        ``on_started`` gets the huge pages report once the backends are built (the banner)."""
         self.loop = asyncio.get_running_loop()
-        self._install_signals(self.loop)
         self.build_backends()
         if not self.backends:
             log.error("no backend can run: enable one with --cpu, --opencl or --cuda")
             return 1
-        self.print_banner(self.reserve_huge_pages())
+        huge_pages = self.reserve_huge_pages()
+        if on_started is not None:
+            on_started(huge_pages)
         for backend in self.backends.values():
             for line in backend.describe():
                 logging.getLogger(f"xminer.{backend.name}").info("%s", line)
         self.start_backends()
-        speed = asyncio.ensure_future(
-            self._every(lambda: self.settings.print_time, lambda: print_speed(self.state))
-        )
-        health = asyncio.ensure_future(
-            self._every(lambda: self.settings.health_print_time, self._print_health)
-        )
         sampler = asyncio.ensure_future(self._sample_counters())
         try:
             if self.source is not None:
                 await self.source.start(self)
             await self.finished.wait()
         finally:
-            speed.cancel()
-            health.cancel()
             sampler.cancel()
             if self.source is not None:
                 await self.source.stop()
-            for hook in self.hooks_on_stop:
-                await hook()
             if self.stop_backends():
                 await asyncio.get_running_loop().run_in_executor(None, self.rx.release)
             # else a thread still hashes under the context's read lock: the process exit frees
             # the memory instead of a release that would wait for that thread
         return self.exit_code
-
-
-STOP_LIMIT = 10.0  # seconds from a signal to the end of the process, whatever hangs
-
-
-def stop_overdue() -> None:
-    logging.getLogger("xminer.signal").error("not stopped within %g s, exiting now", STOP_LIMIT)
-    force_exit(1)
-
-
-def force_exit(code: int) -> None:
-    """End the process now (threads, executor jobs and sockets left to the kernel)."""
-    logging.shutdown()
-    os._exit(code)
-
-
-class BenchmarkSource:
-    """The offline benchmark as a work source: one job, no network."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-
-    async def start(self, miner: Miner) -> None:
-        # XMRig chains the hashes of a one-thread CPU benchmark (CpuWorker only): GPUs never chain
-        cpu = miner.backends.get("cpu")
-        chained = cpu is not None and cpu.thread_count == 1
-        mixed = chained and miner.total_threads > 1
-        verdict = bench.verdict(self.size, chained, mixed)
-        bench_log.info(
-            "start benchmark: %s hashes on %d threads, %s sum rule",
-            bench.size_name(self.size),
-            miner.total_threads,
-            verdict.rule,
-        )
-        miner.state.connection = {"pool": bench.BENCH_POOL, "since": time.time()}
-        await miner.set_job(bench.bench_job(self.size, chained, mixed))
-
-    async def submit(self, result: Result) -> None:
-        return None
-
-    async def stop(self) -> None:
-        return None
-
-
-def print_speed(state: SharedState) -> None:
-    from xminer.console.log import fmt_rate
-
-    rates = state.total_hashrate()
-    log.info(
-        "speed 10s/60s/15m %s %s %s H/s max %s H/s",
-        *(fmt_rate(r) for r in rates),
-        fmt_rate(state.highest_total or None),
-    )
-
-
-class ProgressPrinter:
-    """Progress of long work: an in-place bar on a terminal, a line per 25 % otherwise."""
-
-    def __init__(self, logger: logging.Logger, what: str) -> None:
-        import sys
-
-        self.logger = logger
-        self.what = what
-        self.tty = sys.stdout.isatty()
-        self.last = -1
-        self._lock = threading.Lock()
-
-    def update(self, fraction: float) -> None:
-        import sys
-
-        with self._lock:
-            step = int(fraction * (100 if self.tty else 4))
-            if step == self.last:
-                return
-            self.last = step
-            if self.tty:
-                bar = "#" * (step // 5)
-                sys.stdout.write(f"\r  {self.what} {bar:<20} {step:3d}%")
-                sys.stdout.flush()
-            elif step > 0:
-                self.logger.info("%s %d%%", self.what, step * 25)
-
-    def finish(self) -> None:
-        import sys
-
-        if self.tty and self.last >= 0:
-            sys.stdout.write("\r" + " " * 40 + "\r")
-            sys.stdout.flush()

@@ -1,26 +1,24 @@
-"""GET and PUT on /1/config and /2/config, over the config manager when the miner has one.
+"""GET and PUT on /1/config and /2/config, over the config manager when the host has one.
 
-The manager (``miner.config``) offers ``to_json() -> dict`` and ``replace(body)``, which
+The manager (``ApiHost.config_manager``) offers ``to_json() -> dict`` and ``replace(body)``, which
 validates the whole body (raising ``ConfigError``), then saves atomically and applies live.
-Without one GET shows what the miner and the API were started with, and PUT applies nothing.
+Without one GET shows the typed config the miner runs with, and PUT applies nothing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from xminer import jsonsafe
-from xminer.api.settings import ApiSettings
-from xminer.bench import size_name
+from xminer.backends.cpu.threads import config_algo, cpu_threads
+from xminer.config.model import Api, Config, Http
+from xminer.config.profiles import family, profile_key
+from xminer.cpuinfo import CpuInfo
 
 if TYPE_CHECKING:
+    from xminer.api.host import ApiHost
     from xminer.miner import Miner
-
-
-class ConfigManagerLike(Protocol):
-    def to_json(self) -> dict[str, Any]: ...
-    def replace(self, body: dict[str, Any]) -> object: ...
 
 
 @dataclass
@@ -29,36 +27,35 @@ class PutOutcome:
     error: str | None = None  # the reason, for a 400
 
 
-def manager(miner: Miner) -> ConfigManagerLike | None:
-    return getattr(miner, "config", None)
-
-
-def current(miner: Miner, api: ApiSettings) -> dict[str, Any]:
-    cfg = manager(miner)
+def current(host: ApiHost, http: Http, api: Api) -> dict[str, Any]:
+    cfg = host.config_manager
     if cfg is not None:
         return cfg.to_json()
-    return fallback(miner, api)
+    return fallback(host.miner, http, api)
 
 
-def fallback(miner: Miner, api: ApiSettings) -> dict[str, Any]:
-    """The config the miner runs with, in XMRig's key order, from MinerSettings."""
-    s = miner.settings
-    doc: dict[str, Any] = {
-        "api": api.api_section(),
-        "http": api.http_section(),
-        "randomx": {"init": s.randomx_init, "mode": s.randomx_mode},
-        "cpu": {
-            "enabled": s.cpu_enabled,
-            "huge-pages": s.huge_pages,
-            "priority": s.cpu_priority,
-            "rx": [t.affinity for t in s.cpu_threads],
-        },
-        "opencl": {"enabled": s.opencl_enabled},
-        "cuda": {"enabled": s.cuda_enabled},
-    }
-    if s.bench_size:
-        doc["benchmark"] = {"size": size_name(s.bench_size), "algo": "rx/0"}
-    doc["print-time"] = s.print_time
+def fallback(miner: Miner, http: Http, api: Api) -> dict[str, Any]:
+    """Without a manager: the config the miner runs with, the API's own sections in it."""
+    doc = shown_json(miner.config)
+    doc["api"], doc["http"] = api.to_json(), http.to_json()
+    return doc
+
+
+def shown_json(config: Config, info: CpuInfo | None = None) -> dict[str, Any]:
+    """What ``GET /2/config`` shows: the document, with the threads of -t / --cpu-affinity
+    written into the profile the algorithm uses (XMRig too shows its command-line threads as
+    a profile), so that a document sent back (a dashboard's save) keeps them."""
+    doc = config.to_json()
+    if config.cpu.override is None:
+        return doc
+    threads, _ = cpu_threads(config, info)
+    algo = config_algo(config)
+    key = profile_key(config.cpu.profiles, algo) or family(algo)
+    if config.cpu.max_threads_hint is None:
+        doc["cpu"].pop("max-threads-hint", None)  # shown only while there is no profile
+    doc["cpu"][key] = [
+        t.affinity if t.intensity == 1 else [t.intensity, t.affinity] for t in threads
+    ]
     return doc
 
 
@@ -73,12 +70,12 @@ def parse_body(body: bytes) -> dict[str, Any] | str:
     return doc
 
 
-def put(miner: Miner, body: bytes) -> PutOutcome:
+def put(host: ApiHost, body: bytes) -> PutOutcome:
     """Validate the whole body first; change nothing unless it is good."""
     doc = parse_body(body)
     if isinstance(doc, str):
         return PutOutcome(400, doc)
-    cfg = manager(miner)
+    cfg = host.config_manager
     if cfg is None:
         return PutOutcome(501, "NOT_IMPLEMENTED")
     try:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import tornado.httputil
 import tornado.web
@@ -21,7 +22,12 @@ from xminer.api import config as config_api
 from xminer.api.jsonfmt import dumps
 
 if TYPE_CHECKING:
-    from xminer.api.server import ApiServer
+    import asyncio
+
+    from xminer.api.host import ApiHost
+    from xminer.api.rpc import Rpc
+    from xminer.api.views import Views
+    from xminer.config.model import Api, Http
 
 log = logging.getLogger("xminer.api")
 
@@ -33,6 +39,41 @@ CORS = {
 KNOWN_METHODS = ("DELETE", "GET", "HEAD", "POST", "PUT")
 MAX_BODY = 1024 * 1024  # larger config bodies are refused with 413
 MAX_LOGGED = 200  # characters of a failed request's URL (or user agent) the log shows
+BODY_TTL = 0.5  # seconds a built GET body is served again
+
+
+class BodyCache:
+    """Encoded GET bodies, each built at most once per ``ttl`` seconds: a dashboard polling
+    many times a second costs the miner one build, not one per request."""
+
+    def __init__(self, ttl: float = BODY_TTL) -> None:
+        self.ttl = ttl
+        self._bodies: dict[str, tuple[float, str]] = {}
+
+    def get(self, key: str, build: Callable[[], str]) -> str:
+        now = time.monotonic()
+        hit = self._bodies.get(key)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        body = build()
+        self._bodies[key] = (now, body)
+        return body
+
+    def clear(self) -> None:
+        self._bodies.clear()
+
+
+class ApiService(Protocol):
+    """What the handlers use of the API server (``server.ApiServer``): its host, sections,
+    views, body cache, JSON-RPC and the lock that serialises config PUTs."""
+
+    host: ApiHost
+    http: Http
+    api: Api
+    views: Views
+    bodies: BodyCache
+    rpc: Rpc
+    config_lock: asyncio.Lock
 
 
 class ApiError(tornado.web.HTTPError):
@@ -99,7 +140,7 @@ class ApiHandler(tornado.web.RequestHandler):
 
     SUPPORTED_METHODS = (*KNOWN_METHODS, "OPTIONS")  # others: Tornado answers 405 (write_error)
 
-    def initialize(self, server: ApiServer) -> None:
+    def initialize(self, server: ApiService) -> None:
         self.server = server
 
     def set_default_headers(self) -> None:
@@ -143,7 +184,7 @@ class ApiHandler(tornado.web.RequestHandler):
             raise ApiError(405)
         self._check_auth()
         if method not in ("GET", "HEAD"):
-            if self.server.settings.restricted:
+            if self.server.http.restricted:
                 raise ApiError(403)
             if not is_json(self.request.headers.get("Content-Type")):
                 raise ApiError(415)
@@ -152,7 +193,7 @@ class ApiHandler(tornado.web.RequestHandler):
         await self._route(method)
 
     def _check_auth(self) -> None:
-        settings = self.server.settings
+        settings = self.server.http
         header = self.request.headers.get("Authorization")
         if header is None:
             if settings.auth_required:
@@ -198,14 +239,14 @@ class ApiHandler(tornado.web.RequestHandler):
         self.reply_json(200, self.server.bodies.get(key, lambda: dumps(build())))
 
     async def _get_config(self) -> None:
-        if self.server.settings.restricted:
+        if self.server.http.restricted:
             raise ApiError(403)
-        self.reply(200, config_api.current(self.server.miner, self.server.settings))
+        self.reply(200, config_api.current(self.server.host, self.server.http, self.server.api))
 
     async def _put_config(self) -> None:
         self.server.bodies.clear()
         async with self.server.config_lock:
-            outcome = config_api.put(self.server.miner, self.request.body)
+            outcome = config_api.put(self.server.host, self.request.body)
         if outcome.status != 204:
             raise ApiError(outcome.status, outcome.error)
         self.reply(204)  # the listeners of the config manager moved the API if http changed

@@ -16,13 +16,12 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from xminer.api.http import ApiHandler
+from xminer.api.http import ApiHandler, ApiService
 from xminer.backends import KNOWN_BACKENDS
 from xminer.state import WINDOWS, BackendStats, SharedState, sum_rates
 from xminer.version import __version__
 
 if TYPE_CHECKING:
-    from xminer.api.server import ApiServer
     from xminer.miner import Miner
 
 WINDOW_LABELS = tuple(f"{int(w)}s" if w < 600 else f"{int(w // 60)}m" for w in WINDOWS)
@@ -211,7 +210,7 @@ class Metrics:
 class MetricsHandler(ApiHandler):
     """GET /metrics through the API's pipeline: its token and restricted-mode rules."""
 
-    def initialize(self, server: ApiServer, metrics: Metrics) -> None:  # type: ignore[override]
+    def initialize(self, server: ApiService, metrics: Metrics) -> None:  # type: ignore[override]
         super().initialize(server)
         self.metrics = metrics
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from xminer import jsonsafe
 
 if TYPE_CHECKING:
-    from xminer.miner import Miner
+    from xminer.api.host import ApiHost
 
 PARSE_ERROR = (-32700, "Parse error")
 INVALID_REQUEST = (-32600, "Invalid Request")
@@ -24,27 +24,27 @@ def _ok(rpc_id: object) -> dict[str, Any]:
     return {"result": {"status": "OK"}, "jsonrpc": "2.0", "id": rpc_id}
 
 
-def _methods(miner: Miner) -> dict[str, Callable[[], None]]:
+def _methods(host: ApiHost) -> dict[str, Callable[[], None]]:
     return {
-        "pause": miner.pause,
-        "resume": miner.resume,
-        "stop": miner.stop_mining,
-        "start": miner.start,
+        "pause": host.pause,
+        "resume": host.resume,
+        "stop": host.stop,
+        "start": host.resume,  # xminer's own: hashing again after a stop, as resume does
     }
 
 
 class Rpc:
     """Control calls run one at a time, off the event loop (stop joins hashing threads)."""
 
-    def __init__(self, miner: Miner) -> None:
-        self.miner = miner
+    def __init__(self, host: ApiHost) -> None:
+        self.host = host
         self.lock = asyncio.Lock()
 
     async def handle(self, body: bytes) -> dict[str, Any]:
         request = parse(body)
         if "error" in request:
             return request
-        action = _methods(self.miner).get(request["method"])
+        action = _methods(self.host).get(request["method"])
         if action is None:
             return _error(METHOD_NOT_FOUND, request["id"])
         async with self.lock:

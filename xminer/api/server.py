@@ -7,9 +7,7 @@ import dataclasses
 import errno
 import logging
 import socket
-import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable
 
 import tornado.httpserver
 import tornado.httputil
@@ -17,18 +15,15 @@ import tornado.netutil
 import tornado.web
 
 from xminer.api.dashboard import DASHBOARD_ROUTE, DashboardHandler
-from xminer.api.http import ApiHandler, error_reply, log_request, shorten
+from xminer.api.host import ApiHost
+from xminer.api.http import ApiHandler, BodyCache, error_reply, log_request, shorten
 from xminer.api.machine import MachineInfo
 from xminer.api.metrics import Metrics, MetricsHandler
 from xminer.api.rpc import Rpc
-from xminer.api.settings import ApiSettings
 from xminer.api.views import Views
-
-if TYPE_CHECKING:
-    from xminer.miner import Miner
+from xminer.config.model import Api, Http
 
 log = logging.getLogger("xminer.api")
-BODY_TTL = 0.5  # seconds a built GET body is served again
 RETIRE_GRACE = 2.0  # seconds an old listener's connections live on after a rebind
 MAX_HTTP_BODY = 16 * 1024 * 1024  # larger bodies are drained unread (413); the handler: > 1 MiB
 MAX_DRAIN = 256 * 1024 * 1024  # a body declared larger gets its 413 at once (connection closed)
@@ -114,37 +109,18 @@ class ApiHttpServer(tornado.httpserver.HTTPServer):
         return OversizeGuard(super().start_request(server_conn, request_conn), request_conn)
 
 
-class BodyCache:
-    """Encoded GET bodies, each built at most once per ``ttl`` seconds: a dashboard polling
-    many times a second costs the miner one build, not one per request."""
-
-    def __init__(self, ttl: float = BODY_TTL) -> None:
-        self.ttl = ttl
-        self._bodies: dict[str, tuple[float, str]] = {}
-
-    def get(self, key: str, build: Callable[[], str]) -> str:
-        now = time.monotonic()
-        hit = self._bodies.get(key)
-        if hit is not None and now - hit[0] < self.ttl:
-            return hit[1]
-        body = build()
-        self._bodies[key] = (now, body)
-        return body
-
-    def clear(self) -> None:
-        self._bodies.clear()
-
-
 class ApiServer:
     """``port`` is the port actually bound; ``stop()`` and ``rebind(settings)`` are awaitable."""
 
-    def __init__(self, miner: Miner, settings: ApiSettings, machine: MachineInfo) -> None:
-        self.miner = miner
+    def __init__(self, host: ApiHost, http: Http, api: Api, machine: MachineInfo) -> None:
+        self.host = host  # the miner, its controls and its config manager
+        miner = self.miner = host.miner
         self.machine = machine
-        self.settings = settings
-        self.views = Views(miner, settings, machine)
+        self.http = http  # the config's http section the API runs with
+        self.api = api  # and its api section (instance and worker ids)
+        self.views = Views(miner, http, api, machine)
         self.bodies = BodyCache()
-        self.rpc = Rpc(miner)
+        self.rpc = Rpc(host)
         self.config_lock = asyncio.Lock()
         self.app = tornado.web.Application(
             [
@@ -161,8 +137,8 @@ class ApiServer:
         self.port = 0
 
     def listen(self, sockets: list[socket.socket] | None = None) -> None:
-        """Serve on ``sockets`` (bound already), else on a fresh bind of the settings' address."""
-        sockets = sockets or bind(self.settings.host, self.settings.port)
+        """Serve on ``sockets`` (bound already), else on a fresh bind of the http address."""
+        sockets = sockets or bind(self.http.host, self.http.port)
         http = ApiHttpServer(
             self.app,
             max_body_size=MAX_HTTP_BODY,
@@ -173,7 +149,7 @@ class ApiServer:
         http.add_sockets(sockets)
         self._http = http
         self.port = sockets[0].getsockname()[1]
-        log.info("HTTP API %s:%d", self.settings.host, self.port)
+        log.info("HTTP API %s:%d", self.http.host, self.port)
 
     async def stop(self) -> None:
         """Stop listening and close every connection (the miner is stopping)."""
@@ -185,12 +161,12 @@ class ApiServer:
             server.stop()
             await server.close_all_connections()
 
-    def stays(self, settings: ApiSettings) -> bool:
+    def stays(self, settings: Http) -> bool:
         """Whether ``settings`` keep the listener where it is (same host and port)."""
-        same = (self.settings.host, self.settings.port) == (settings.host, settings.port)
+        same = (self.http.host, self.http.port) == (settings.host, settings.port)
         return same and settings.enabled and self._http is not None
 
-    def reserve(self, settings: ApiSettings) -> None:
+    def reserve(self, settings: Http) -> None:
         """Bind now the address ``settings`` would move the API to, and keep the sockets for
         the rebind that follows; OSError when it cannot be bound (nothing changes then).
 
@@ -213,7 +189,7 @@ class ApiServer:
                 sock.close()
             self._reserved = None
 
-    def _bind_for(self, settings: ApiSettings) -> list[socket.socket]:
+    def _bind_for(self, settings: Http) -> list[socket.socket]:
         """The reserved sockets for ``settings``' address, else a fresh bind (OSError)."""
         reserved, self._reserved = self._reserved, None
         if reserved is not None and reserved[0] == (settings.host, settings.port):
@@ -223,17 +199,19 @@ class ApiServer:
                 sock.close()
         return bind(settings.host, settings.port)
 
-    async def rebind(self, settings: ApiSettings) -> None:
-        """Apply new http/api settings; the listener moves only when host or port changed.
+    async def rebind(self, settings: Http, api: Api | None = None) -> None:
+        """Apply new http/api sections; the listener moves only when host or port changed.
         An address that cannot be bound is logged and the API stays where it was."""
-        old = self.settings
-        self.views = Views(self.miner, settings, self.machine)
+        old = self.http
+        if api is not None:
+            self.api = api
+        self.views = Views(self.miner, settings, self.api, self.machine)
         self.bodies.clear()
         if self.stays(settings):
-            self.settings = settings
+            self.http = settings
             return
         if not settings.enabled:
-            self.settings = settings
+            self.http = settings
             self._retire()
             log.info("HTTP API disabled")
             return
@@ -245,17 +223,17 @@ class ApiServer:
             self._cannot_move(old, settings, exc)
             return
         self._retire()
-        self.settings = settings
+        self.http = settings
         self.listen(sockets)
 
-    def _cannot_move(self, old: ApiSettings, new: ApiSettings, exc: OSError) -> None:
+    def _cannot_move(self, old: Http, new: Http, exc: OSError) -> None:
         """Keep the old address (listening again if it was freed for the move), with the rest
         of the new settings (token, restricted, ids)."""
         where = f"on {old.host}:{self.port}" if old.enabled else "off"
         log.error("HTTP API cannot listen on %s:%d: %s (it stays %s)",
                   new.host, new.port, exc.strerror or exc, where)  # fmt: skip
-        self.settings = dataclasses.replace(new, host=old.host, port=old.port, enabled=old.enabled)
-        self.views = Views(self.miner, self.settings, self.machine)
+        self.http = dataclasses.replace(new, host=old.host, port=old.port, enabled=old.enabled)
+        self.views = Views(self.miner, self.http, self.api, self.machine)
         if self._http is None and old.enabled:
             try:
                 self.listen(bind(old.host, self.port))
@@ -281,12 +259,13 @@ class ApiServer:
 
         asyncio.get_running_loop().call_later(RETIRE_GRACE, close)
 
-    def schedule_rebind(self, settings: ApiSettings) -> None:
+    def schedule_rebind(self, settings: Http, api: Api) -> None:
         """Rebind after the current reply went out (a PUT /2/config that changed http)."""
-        asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self.rebind(settings)))
+        loop = asyncio.get_running_loop()
+        loop.call_soon(lambda: asyncio.ensure_future(self.rebind(settings, api)))
 
 
-def check_move(server: ApiServer | None, settings: ApiSettings) -> None:
+def check_move(server: ApiServer | None, settings: Http) -> None:
     """Before a new config is accepted: ValueError naming ``http.host`` or ``http.port`` when
     the API could not listen where ``settings`` put it (the address is kept bound for the
     move when it can)."""
@@ -304,10 +283,9 @@ def check_move(server: ApiServer | None, settings: ApiSettings) -> None:
         ) from None
 
 
-def start_api(miner: Miner, settings: ApiSettings) -> ApiServer:
-    """Listen now (on the running loop) and stop with the miner; OSError if the bind fails."""
-    server = ApiServer(miner, settings, MachineInfo.probe())
+def start_api(host: ApiHost, http: Http, api: Api | None = None) -> ApiServer:
+    """Listen now (on the running loop); OSError if the bind fails.  Whoever starts it stops
+    it (``await server.stop()``) when the miner has stopped."""
+    server = ApiServer(host, http, api or Api(), MachineInfo.probe())
     server.listen()
-    miner.api = server
-    miner.hooks_on_stop.append(server.stop)
     return server

@@ -11,9 +11,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from xminer.api.machine import MachineInfo, floor2, instance_id, resources, worker_id
-from xminer.api.settings import ApiSettings
 from xminer.backends import KNOWN_BACKENDS
 from xminer.backends.view import hashing, view_for
+from xminer.config.model import Api, Http
 from xminer.randomx.binding import Flags
 from xminer.state import BackendStats, SeedSwitch, SharedState
 from xminer.version import __version__
@@ -42,12 +42,12 @@ def features(miner: Miner) -> list[str]:
 class Views:
     """Snapshots of the miner for /2/summary, /1/summary, /2/backends and /2/dmi."""
 
-    def __init__(self, miner: Miner, settings: ApiSettings, machine: MachineInfo) -> None:
+    def __init__(self, miner: Miner, http: Http, api: Api, machine: MachineInfo) -> None:
         self.miner = miner
-        self.settings = settings
+        self.http = http
         self.machine = machine
-        self.id = settings.api_id or instance_id(settings.port, machine.mac)
-        self.worker_id = worker_id(settings.worker_id)
+        self.id = api.id or instance_id(http.port, machine.mac)
+        self.worker_id = worker_id(api.worker_id)
         self.features = features(miner)
 
     @property
@@ -67,7 +67,7 @@ class Views:
             "id": self.id,
             "worker_id": self.worker_id,
             "uptime": state.uptime(),
-            "restricted": self.settings.restricted,
+            "restricted": self.http.restricted,
             "resources": resources(),
             "features": self.features,
             "results": self.results(version),

@@ -1,53 +1,58 @@
-"""Backend registry: cpu, opencl and cuda behind one interface.
+"""Backend registry: cpu, opencl and cuda behind one interface, a name -> factory table.
 
-Optional backends are imported lazily: a missing pyopencl, pycuda, ICD or driver makes that
-backend report itself unavailable with the reason; importing xminer never fails for it.
-How a backend shows itself (API, console) is its view, ``view_for(name)``, which needs no
-runtime.
+Each factory takes the ``BackendContext`` (the running typed config among it) and reads its
+own section.  Backends are imported lazily: a missing pyopencl, pycuda, ICD or driver raises
+``BackendUnavailable`` with the reason; importing xminer never fails for it.  How a backend
+shows itself (API, console) is its view, ``view_for(name)``, which needs no runtime.
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from collections.abc import Callable
 
 from xminer.backends.base import Backend, BackendContext, ResultSink, Worker
 from xminer.backends.view import BackendView, view_for
 
 KNOWN_BACKENDS = ("cpu", "opencl", "cuda")
-_MODULES = {
-    "cpu": "xminer.backends.cpu",
-    "opencl": "xminer.backends.opencl",
-    "cuda": "xminer.backends.cuda",
+
+
+class BackendUnavailable(Exception):
+    """A backend whose runtime cannot be imported here; the message says why."""
+
+
+def _lazy(name: str) -> Callable[[BackendContext], Backend]:
+    def factory(ctx: BackendContext) -> Backend:
+        try:
+            module = importlib.import_module(f"xminer.backends.{name}")
+        except ImportError as exc:
+            raise BackendUnavailable(f"{name} backend not available: {exc}") from None
+        return module.create_backend(ctx)  # type: ignore[no-any-return]
+
+    return factory
+
+
+FACTORIES: dict[str, Callable[[BackendContext], Backend]] = {
+    name: _lazy(name) for name in KNOWN_BACKENDS
 }
 
 
-@dataclass(frozen=True)
-class BackendModule:
-    name: str
-    module: object | None
-    unavailable: str | None  # why it cannot be loaded, or None
-
-
-def load_backend_module(name: str) -> BackendModule:
-    """Import a backend's package; report (never raise) when its runtime is missing."""
-    if name not in _MODULES:
+def create_backend(name: str, ctx: BackendContext) -> Backend:
+    """The backend ``name`` built for ``ctx``; BackendUnavailable when its runtime is missing."""
+    if name not in FACTORIES:
         raise KeyError(f"unknown backend {name!r}; known: {', '.join(KNOWN_BACKENDS)}")
-    try:
-        module = importlib.import_module(_MODULES[name])
-    except ImportError as exc:
-        return BackendModule(name, None, f"{name} backend not available: {exc}")
-    return BackendModule(name, module, None)
+    return FACTORIES[name](ctx)
 
 
 __all__ = [
+    "FACTORIES",
     "KNOWN_BACKENDS",
     "Backend",
     "BackendContext",
-    "BackendModule",
+    "BackendUnavailable",
     "BackendView",
     "ResultSink",
     "Worker",
-    "load_backend_module",
+    "create_backend",
     "view_for",
 ]

@@ -16,9 +16,10 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from xminer.config.model import Config
 from xminer.job import Job, JobSlot
 from xminer.randomx.context import RandomXContext
 from xminer.randomx.scan import Interrupt, ScanResult
@@ -40,12 +41,14 @@ class ResultSink(Protocol):
 
 @dataclass
 class BackendContext:
-    """What the miner hands to every backend."""
+    """What the miner hands to every backend; each reads its own section of ``config``
+    (the running configuration) when it is built."""
 
     state: SharedState
     rx: RandomXContext
     slot: JobSlot
     sink: ResultSink
+    config: Config = field(default_factory=Config)
 
 
 class Worker(abc.ABC):

@@ -1,10 +1,11 @@
-"""XMRig's config.json as one typed model, its loading, saving, watching and CLI overrides."""
+"""XMRig's config.json as one typed model, its loading, saving, watching and CLI overrides.
+
+Nothing here imports the running program (miner, backends, net, api, console)."""
 
 from xminer.config.errors import ConfigError
 from xminer.config.loader import find_config, load, parse, search_path
 from xminer.config.manager import ConfigManager, ConfigWatcher
 from xminer.config.model import Config, Pool
-from xminer.config.settings import make_work_source, settings_from_config
 
 __all__ = [
     "Config",
@@ -14,8 +15,6 @@ __all__ = [
     "Pool",
     "find_config",
     "load",
-    "make_work_source",
     "parse",
     "search_path",
-    "settings_from_config",
 ]

@@ -19,7 +19,6 @@ from typing import Any
 from xminer.config.errors import ConfigError
 from xminer.config.loader import display_name, parse, read_json, warn_unknown
 from xminer.config.model import Config
-from xminer.config.settings import shown_json
 
 log = logging.getLogger("xminer.config")
 
@@ -76,14 +75,18 @@ class ConfigManager:
         path: Path | None = None,
         overlay: Callable[[dict[str, Any]], Config] | None = None,
         check: Callable[[Config], None] | None = None,
+        show: Callable[[Config], dict[str, Any]] | None = None,
     ) -> None:
         """``overlay`` turns a reloaded file's JSON into the running Config (the CLI passes one
         that re-applies its options); by default the file alone.  ``check`` looks further than
-        the model can (e.g. that every pool URL makes a client) and raises ValueError."""
+        the model can (e.g. that every pool URL makes a client) and raises ValueError.  ``show``
+        gives what ``to_json`` shows (the API's view: command-line threads as a profile);
+        by default the document itself."""
         self._config = config
         self.path = path
         self.overlay = overlay
         self.check = check
+        self.show = show or Config.to_json
         self.checks: list[Callable[[Config], None]] = []  # more, added by the running parts
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
@@ -101,7 +104,7 @@ class ConfigManager:
         """What ``GET /2/config`` returns, in XMRig's key order (command-line threads shown
         as the profile they override)."""
         with self._lock:
-            return shown_json(self._config)
+            return self.show(self._config)
 
     def validate(self, body: dict[str, Any]) -> Config:
         """A new Config from ``body`` alone (absent keys take defaults); changes nothing."""

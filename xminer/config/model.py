@@ -9,11 +9,9 @@ Keys xminer does not model are kept (``extra``) and written back where they were
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
-from xminer import bench
 from xminer.config.errors import MISSING, ConfigError, join
 from xminer.config.fields import (
     ANY,
@@ -31,10 +29,11 @@ from xminer.config.fields import (
     section,
 )
 from xminer.config.profiles import CpuProfile, find_profile, parse_profile
+from xminer.config.sizes import parse_bench_size
+from xminer.config.url import PoolUrl, check_wallet, normalize_fingerprint, parse_url
 
 ALGO = nullable(NONEMPTY)
 PATH_OR_NULL = nullable(STR)
-SCHEMES = ("stratum+tcp", "stratum+ssl", "daemon+http", "daemon+https")
 
 
 @dataclass
@@ -50,6 +49,11 @@ class Http(Section):
     port: int = opt("port", integer(0, 65535), 0)
     access_token: str | None = opt("access-token", nullable(STR))
     restricted: bool = opt("restricted", BOOL, True)
+
+    @property
+    def auth_required(self) -> bool:
+        """XMRig: a token set, or unrestricted mode (which then locks out everyone)."""
+        return not self.restricted or self.access_token is not None
 
 
 @dataclass
@@ -144,8 +148,49 @@ def _gpu_profiles(extra: dict[str, Any], path: str, checks: dict[str, Check]) ->
     return dict(extra)
 
 
+#: XMRig's thread profiles for Monero's RandomX in a GPU section, most specific first
+GPU_PROFILE_KEYS = ("rx/0", "rx")
+
+
+class GpuSection(Section):
+    """What the opencl and cuda sections share: the device choice and the thread profile."""
+
+    devices_hint: Any
+
+    def devices(self) -> list[int | str] | None:
+        """--opencl-devices / --cuda-devices ("devices-hint", or the older "devices"): device
+        indexes ("0,1", [0, 1] or 0), or OpenCL "platform:device" keys ("0:1"); None = all.
+        ValueError for an index that is not a number."""
+        wanted = self.devices_hint if self.devices_hint is not None else self.extra.get("devices")
+        if wanted is None or wanted == "" or wanted == []:
+            return None
+        if isinstance(wanted, int | str):
+            wanted = str(wanted).replace(" ", "").split(",")
+        out: list[int | str] = []
+        for item in wanted:
+            text = str(item).strip()
+            if text:
+                out.append(text if ":" in text else int(text))
+        return out
+
+    def threads_profile(self) -> list[dict[str, Any]] | None:
+        """The thread entries of the RandomX profile, string aliases ("rx/0": "rx") followed;
+        [] for ``false``; None when the section has no profile."""
+        for key in GPU_PROFILE_KEYS:
+            value = self.extra.get(key)
+            seen = {key}
+            while isinstance(value, str) and value not in seen:
+                seen.add(value)
+                value = self.extra.get(value)
+            if value is False:
+                return []
+            if isinstance(value, list):
+                return [dict(v) for v in value if isinstance(v, dict)]
+        return None
+
+
 @dataclass
-class OpenCl(Section):
+class OpenCl(GpuSection):
     enabled: bool = opt("enabled", BOOL, False)
     cache: bool = opt("cache", BOOL, True)
     loader: str | None = opt("loader", PATH_OR_NULL)
@@ -159,7 +204,7 @@ class OpenCl(Section):
 
 
 @dataclass
-class Cuda(Section):
+class Cuda(GpuSection):
     enabled: bool = opt("enabled", BOOL, False)
     loader: str | None = opt("loader", PATH_OR_NULL)
     nvml: bool | str = opt("nvml", either(BOOL, NONEMPTY), True)
@@ -172,32 +217,19 @@ class Cuda(Section):
         return _gpu_profiles(extra, path, CUDA_THREAD_KEYS)
 
 
-_HOSTPORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[^:/\s\[\]]+):(\d+)$")
-
-
 def check_url(url: str, path: str) -> str:
-    """``[scheme://]host:port`` with scheme stratum+tcp, stratum+ssl, daemon+http(s)."""
-    rest = url
-    if "://" in url:
-        scheme, rest = url.split("://", 1)
-        if scheme not in SCHEMES:
-            allowed = ", ".join(f"{s}://" for s in SCHEMES)
-            raise ConfigError(path, url, f'unknown scheme "{scheme}://", expected {allowed}')
-    elif "/" in url:
-        raise ConfigError(path, url, 'missing "://"')
-    rest = rest.rstrip("/")
-    match = _HOSTPORT.match(rest)
-    if not match:
-        raise ConfigError(path, url, "expected host:port, such as pool.example.com:3333")
-    port = int(match.group(2))
-    if not 1 <= port <= 65535:
-        raise ConfigError(path, url, f"port {port} is not in 1..65535")
+    """``[scheme://]host:port`` (see :mod:`xminer.config.url`), or ConfigError naming the key."""
+    try:
+        parse_url(url)
+    except ValueError as exc:
+        raise ConfigError(path, url, str(exc)) from None
     return url
 
 
 URL = Check("a URL such as stratum+tcp://host:port", lambda v: isinstance(v, str), check_url)
 KEEPALIVE = either(BOOL, integer(1))
 STRATUM_ONLY = ("pass", "rig-id", "nicehash", "keepalive")
+DEFAULT_KEEPALIVE = 60.0  # seconds, as XMRig's "keepalive": true
 
 
 @dataclass
@@ -235,18 +267,66 @@ class Pool(Section):
         return pool
 
     @property
-    def host_port(self) -> tuple[str, int]:
-        rest = self.url.split("://", 1)[-1].rstrip("/")
-        host, _, port = rest.rpartition(":")
-        return host.strip("[]"), int(port)
+    def endpoint(self) -> PoolUrl:
+        """The URL's host, port and what its scheme asks for (TLS, daemon)."""
+        return parse_url(self.url)
 
     @property
-    def scheme_tls(self) -> bool:
-        return self.tls or self.url.startswith(("stratum+ssl://", "daemon+https://"))
+    def address(self) -> str:
+        return self.endpoint.address
 
     @property
-    def is_daemon(self) -> bool:
-        return self.daemon or self.url.startswith("daemon+")
+    def use_tls(self) -> bool:
+        return self.tls or self.endpoint.tls or bool(self.tls_fingerprint)
+
+    @property
+    def use_daemon(self) -> bool:
+        return self.daemon or self.endpoint.daemon
+
+    @property
+    def keepalive_seconds(self) -> float:
+        """``true``: every 60 s (XMRig's), a number: every N seconds, ``false``: never."""
+        if self.keepalive is True:
+            return DEFAULT_KEEPALIVE
+        if not self.keepalive:
+            return 0.0
+        return float(self.keepalive)
+
+    @property
+    def fingerprint(self) -> str | None:
+        """``tls-fingerprint`` normalised (lower-case hex, no colons), None when not pinned."""
+        return normalize_fingerprint(self.tls_fingerprint) if self.tls_fingerprint else None
+
+    def check(self, where: str = "pool") -> None:
+        """What a client needs beyond the model's checks: ValueError naming ``where.key``
+        (``pools[0].url: "x": missing port``); nothing connects."""
+
+        def fail(key: str, value: object, why: str) -> ValueError:
+            return ValueError(f'{where}.{key}: "{value}": {why}')
+
+        try:
+            parse_url(self.url)
+        except ValueError as exc:
+            raise fail("url", self.url, str(exc)) from None
+        if not self.user or any(c.isspace() or ord(c) < 32 for c in self.user):
+            raise fail("user", self.user, "empty or contains whitespace")
+        if self.use_daemon:
+            try:
+                check_wallet(self.user)
+            except ValueError as exc:
+                raise ValueError(f"{where}.user: {exc}") from None
+            if not 50 <= self.daemon_poll_interval <= 3_600_000:
+                raise fail(
+                    "daemon-poll-interval", self.daemon_poll_interval, "must be 50..3600000 ms"
+                )
+        try:
+            self.fingerprint  # noqa: B018 - normalised here to be checked
+        except ValueError as exc:
+            raise ValueError(f"{where}.tls-fingerprint: {exc}") from None
+        if self.keepalive_seconds < 0:
+            raise fail("keepalive", self.keepalive, "must be true, false or seconds > 0")
+        if self.algo not in (None, "", "rx/0"):
+            raise fail("algo", self.algo, "only rx/0 is supported")
 
     def to_json(self) -> dict[str, Any]:
         out = super().to_json()
@@ -263,7 +343,7 @@ def _check_size(value: Any, path: str) -> Any:
     if value is None:
         return value
     try:
-        bench.parse_bench_size(str(value))
+        parse_bench_size(str(value))
     except ValueError as exc:
         raise ConfigError(path, value, f"expected a size such as 1M or 250K ({exc})") from None
     return value
@@ -291,7 +371,7 @@ class Benchmark(Section):
 
     @property
     def size_hashes(self) -> int:
-        return bench.parse_bench_size(str(self.size)) if self.size is not None else 0
+        return parse_bench_size(str(self.size)) if self.size is not None else 0
 
 
 @dataclass

@@ -18,13 +18,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from xminer.backends.cpu.threads import CpuThread, affinity_list
 from xminer.config.errors import ConfigError, join
 
 PROFILE_EXPECTED = (
     "expected a thread profile: [affinity, ...], [[intensity, affinity], ...], "
     '{"intensity", "threads", "affinity"}, false, or the name of another profile'
 )
+
+
+@dataclass(frozen=True)
+class CpuThread:
+    """One CPU hashing thread of a profile."""
+
+    affinity: int = -1  # logical CPU to pin to, -1 for none
+    intensity: int = 1
+
+
+def affinity_list(mask: int | None, count: int, cpus: int) -> list[int]:
+    """Logical CPUs for ``count`` threads: from an XMRig affinity mask, or one per CPU in order."""
+    if mask is None or mask < 0:
+        return [i % cpus for i in range(count)] if count <= cpus else [-1] * count
+    chosen = [i for i in range(cpus) if mask >> i & 1]
+    if not chosen:
+        return [-1] * count
+    return [chosen[i % len(chosen)] for i in range(count)]
 
 
 @dataclass(frozen=True)

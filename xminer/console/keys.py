@@ -14,7 +14,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from xminer.backends.view import HashrateRow, view_for
+from xminer.console.controls import Controls
 from xminer.console.log import fmt_rate
+from xminer.console.reports import speed_line
 from xminer.state import SeedSwitch, SharedState
 
 if TYPE_CHECKING:
@@ -42,14 +44,7 @@ def hashrate_lines(state: SharedState) -> list[tuple[str, str]]:
             f"| {fmt_rate(total[2]):>7} |",
         )
     )
-    lines.append(
-        (
-            "miner",
-            "speed 10s/60s/15m {} {} {} H/s max {} H/s".format(
-                *(fmt_rate(v) for v in total), fmt_rate(state.highest_total or None)
-            ),
-        )
-    )
+    lines.append(("miner", speed_line(state)))
     switch = state.dataset.last_switch
     if switch is not None:
         lines.append(("rx", seed_switch_line(switch)))
@@ -130,17 +125,18 @@ def _emit(lines: list[str], tag: str = "miner") -> None:
         logger.info("%s", line)
 
 
-def handle_key(miner: Miner, key: str) -> bool:
+def handle_key(controls: Controls, key: str) -> bool:
     """Run one command; False for keys that mean nothing (ignored)."""
     key = key.lower()
+    miner = controls.miner
     state = miner.state
     if key == "h":
         for tag, line in hashrate_lines(state):
             _emit([line], tag)
     elif key == "p":
-        miner.pause()
+        controls.pause()
     elif key == "r":
-        miner.resume()
+        controls.resume()
     elif key == "s":
         _emit(results_lines(state))
     elif key == "c":
@@ -194,8 +190,9 @@ class Keyboard:
             self._saved = None
 
 
-def start_keyboard(miner: Miner, stream: Any = None) -> Keyboard | None:
-    """Keyboard commands for ``miner`` when ``stream`` (stdin) is a terminal; call on the loop.
+def start_keyboard(controls: Controls, stream: Any = None) -> Keyboard | None:
+    """Keyboard commands for ``controls`` (the App) when ``stream`` (stdin) is a terminal;
+    call on the loop.
 
     Returns the Keyboard (call ``stop()`` to restore the terminal) or None when not a tty.
     """
@@ -206,7 +203,7 @@ def start_keyboard(miner: Miner, stream: Any = None) -> Keyboard | None:
         fd = stream.fileno()
     except (AttributeError, ValueError, OSError):
         return None
-    keyboard = Keyboard(fd, lambda key: handle_key(miner, key))
+    keyboard = Keyboard(fd, lambda key: handle_key(controls, key))
     try:
         keyboard.start(asyncio.get_running_loop())
     except Exception as exc:  # termios refusing is not worth failing the miner

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from xminer.config.model import Config
 
 RESET = "\x1b[0m"
 BOLD = "\x1b[1m"
@@ -42,6 +45,17 @@ class XmrigFormatter(logging.Formatter):
         msg_color = LEVEL_COLORS.get(record.levelno, "")
         tail = f"{msg_color}{message}{RESET}" if msg_color else message
         return f"[{stamp}]  {tag_color}{tag:<8}{RESET} {tail}"
+
+
+def configure_logging(config: Config, dry_run: bool = False) -> None:
+    """Logging as the config asks (colors, verbose, log-file, syslog); a dry run opens (and
+    creates) no log file."""
+    setup_logging(
+        color=None if config.colors else False,
+        verbose=config.verbose_level > 0,
+        log_file=None if dry_run else config.log_file,
+        syslog=config.syslog,
+    )
 
 
 def setup_logging(

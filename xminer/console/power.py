@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from xminer.miner import Miner
+    from xminer.console.controls import Controls
 
 log = logging.getLogger("xminer")
 POWER_SUPPLY = Path("/sys/class/power_supply")
@@ -30,17 +30,19 @@ def on_battery(root: Path = POWER_SUPPLY) -> bool:
     return bool(mains) and not any(mains)
 
 
-async def watch_battery(miner: Miner, interval: float = 5.0, root: Path = POWER_SUPPLY) -> None:
+async def watch_battery(
+    controls: Controls, interval: float = 5.0, root: Path = POWER_SUPPLY
+) -> None:
     """Pause the miner while on battery and resume it on mains; runs until cancelled."""
     paused_by_us = False
     while True:
         battery = on_battery(root)
-        if battery and not paused_by_us and not miner.state.paused:
+        if battery and not paused_by_us and not controls.miner.state.paused:
             log.info("on battery power")
-            miner.pause()
+            controls.pause()
             paused_by_us = True
         elif not battery and paused_by_us:
             log.info("on AC power")
-            miner.resume()
+            controls.resume()
             paused_by_us = False
         await asyncio.sleep(interval)

@@ -1,17 +1,18 @@
 """Work from pools (Monero stratum, TCP or TLS) and from monerod (solo), with failover.
 
 The one entry point: ``create_work_source(pools, retries, retry_pause)`` gives a ``WorkSource``
-for ``Miner``.  ``PoolSettings.validated()`` and ``parse_url`` raise ``ValueError`` with one line
-(``pools[0].url: "x": missing port``) for the command line to print.
+for ``Miner`` from the config's typed ``Pool`` entries; ``Pool.check`` raises ``ValueError``
+with one line (``pools[0].url: "x": missing port``) for the command line to print.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
+from xminer.config.model import Pool
 from xminer.net.client import ClientOptions, PoolClient
 from xminer.net.daemon import DaemonConnection, block_found
-from xminer.net.settings import PoolSettings, PoolUrl, check_wallet, parse_url
 from xminer.net.stratum import StratumConnection
 from xminer.net.upstream import UpstreamError, user_agent
 
@@ -19,29 +20,26 @@ __all__ = [
     "ClientOptions",
     "DaemonConnection",
     "PoolClient",
-    "PoolSettings",
-    "PoolUrl",
     "StratumConnection",
     "UpstreamError",
     "block_found",
-    "check_wallet",
     "create_work_source",
-    "parse_url",
     "user_agent",
     "validate_pools",
 ]
 
 
-def validate_pools(pools: Sequence[PoolSettings]) -> list[PoolSettings]:
+def validate_pools(pools: Sequence[Pool]) -> list[Pool]:
     """Every pool checked (``ValueError`` naming ``pools[i].key``); at least one enabled."""
-    checked = [p.validated(f"pools[{i}]") for i, p in enumerate(pools)]
-    if not any(p.enabled for p in checked):
+    for i, pool in enumerate(pools):
+        pool.check(f"pools[{i}]")
+    if not any(p.enabled for p in pools):
         raise ValueError("pools: no enabled pool (give -o URL or a pools[] entry)")
-    return checked
+    return list(pools)
 
 
 def create_work_source(
-    pools: Sequence[PoolSettings],
+    pools: Sequence[Pool],
     retries: int = 5,
     retry_pause: float = 5.0,
     *,
@@ -61,8 +59,6 @@ def create_work_source(
         raise ValueError(f'retry-pause: "{retry_pause}": must be 1..3600 seconds')
     checked = validate_pools(pools)
     if keepalive:
-        from dataclasses import replace
-
         checked = [p if p.keepalive else replace(p, keepalive=keepalive) for p in checked]
     options = ClientOptions(retries, retry_pause, connect_timeout, response_timeout)
     return PoolClient(checked, options)

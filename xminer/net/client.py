@@ -8,9 +8,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from xminer.config.model import Pool
 from xminer.job import Job, Result
 from xminer.net.daemon import DaemonConnection
-from xminer.net.settings import PoolSettings
 from xminer.net.stats import ResultStats
 from xminer.net.stratum import StratumConnection
 from xminer.net.upstream import Upstream, UpstreamError
@@ -50,7 +50,7 @@ class PoolClient:
     probed every ``retry_pause`` seconds; the first that logs in again becomes active.
     """
 
-    def __init__(self, pools: list[PoolSettings], options: ClientOptions | None = None) -> None:
+    def __init__(self, pools: list[Pool], options: ClientOptions | None = None) -> None:
         self.pools = [p for p in pools if p.enabled]
         if not self.pools:
             raise ValueError("pools: no enabled pool")

@@ -201,7 +201,7 @@ class DaemonConnection(Upstream):
         return any(tpl.get(k) != old.get(k) for k in keys)
 
     async def serve(self) -> None:
-        interval = self.settings.daemon_poll_interval_ms / 1000
+        interval = self.settings.daemon_poll_interval / 1000
         while not self.closed:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(interval):  # not wait_for: see StratumConnection.open

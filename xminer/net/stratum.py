@@ -149,8 +149,8 @@ class StratumConnection(Upstream):
             raise UpstreamError("TLS: the pool sent no certificate")
         self.fingerprint = hashlib.sha256(der).hexdigest()
         self.tls_version = obj.version() if obj is not None else None
-        pinned = self.settings.tls_fingerprint
-        if pinned and pinned.replace(":", "").lower() != self.fingerprint:
+        pinned = self.settings.fingerprint
+        if pinned and pinned != self.fingerprint:
             raise UpstreamError(
                 f"TLS fingerprint mismatch: pool certificate is {self.fingerprint}, "
                 f"expected {pinned} (pool refused)"
@@ -160,7 +160,7 @@ class StratumConnection(Upstream):
         s = self.settings
         params: dict[str, Any] = {
             "login": s.user,
-            "pass": s.password,
+            "pass": s.password if s.password is not None else "x",
             "agent": user_agent(),
             "algo": list(SUPPORTED_ALGOS),
         }

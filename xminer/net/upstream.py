@@ -12,8 +12,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
+from xminer.config.model import Pool
 from xminer.job import NICEHASH_BYTE, Job, Result
-from xminer.net.settings import PoolSettings
 from xminer.net.stats import ResultStats
 from xminer.version import APP_NAME, __version__
 
@@ -61,7 +61,7 @@ class Upstream(ABC):
 
     def __init__(
         self,
-        settings: PoolSettings,
+        settings: Pool,
         index: int,
         serial: int,
         stats: ResultStats,
@@ -69,7 +69,7 @@ class Upstream(ABC):
         timeout: float,
     ) -> None:
         self.settings = settings
-        self.url = settings.parsed
+        self.url = settings.endpoint
         self.index = index
         self.serial = serial
         self.stats = stats

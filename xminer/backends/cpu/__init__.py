@@ -4,7 +4,7 @@ backend.py: the Backend; worker.py: its thread (a VM and the C batch loop); thre
 many threads and where; view.py: how it shows itself.
 """
 
-from xminer.backends.cpu.backend import CpuBackend
+from xminer.backends.cpu.backend import CpuBackend, create_backend
 from xminer.backends.cpu.threads import CpuThread, plan_threads
 
-__all__ = ["CpuBackend", "CpuThread", "plan_threads"]
+__all__ = ["CpuBackend", "CpuThread", "create_backend", "plan_threads"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from xminer.backends.base import Backend, BackendContext, Worker
-from xminer.backends.cpu.threads import CpuThread
+from xminer.backends.cpu.threads import CpuThread, cpu_threads
 from xminer.backends.cpu.worker import CpuWorker
 from xminer.cpuinfo import cpu_info
 from xminer.randomx import Flags, RandomXError
@@ -53,6 +53,12 @@ class CpuBackend(Backend):
             "asm": info.vendor_asm,
             "argon2-impl": argon2_impl(flags),
         }
+
+
+def create_backend(ctx: BackendContext) -> CpuBackend:
+    """The CPU backend for ``ctx.config.cpu``: its threads resolved for the algorithm."""
+    threads, _ = cpu_threads(ctx.config)
+    return CpuBackend(ctx, threads, ctx.config.cpu.priority)
 
 
 def argon2_impl(flags: Flags) -> str:

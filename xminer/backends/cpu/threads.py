@@ -1,17 +1,14 @@
-"""How many CPU threads to hash on, and where: XMRig's rule for RandomX."""
+"""How many CPU threads to hash on, and where: XMRig's rule for RandomX, and the config's."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from xminer.cpuinfo import CpuInfo
+from xminer.config.model import Config
+from xminer.config.profiles import CpuThread, affinity_list
+from xminer.cpuinfo import CpuInfo, cpu_info
 from xminer.randomx.constants import SCRATCHPAD_SIZE
 
-
-@dataclass(frozen=True)
-class CpuThread:
-    affinity: int = -1  # logical CPU to pin to, -1 for none
-    intensity: int = 1
+DEFAULT_ALGO = "rx/0"
+COIN_ALGOS = {"monero": "rx/0", "xmr": "rx/0", "wownero": "rx/wow", "arqma": "rx/arq"}
 
 
 def auto_thread_count(info: CpuInfo, max_threads_hint: int = 100) -> int:
@@ -23,16 +20,6 @@ def auto_thread_count(info: CpuInfo, max_threads_hint: int = 100) -> int:
     return count
 
 
-def affinity_list(mask: int | None, count: int, cpus: int) -> list[int]:
-    """Logical CPUs for ``count`` threads: from an XMRig affinity mask, or one per CPU in order."""
-    if mask is None or mask < 0:
-        return [i % cpus for i in range(count)] if count <= cpus else [-1] * count
-    chosen = [i for i in range(cpus) if mask >> i & 1]
-    if not chosen:
-        return [-1] * count
-    return [chosen[i % len(chosen)] for i in range(count)]
-
-
 def plan_threads(
     info: CpuInfo,
     threads: int | None = None,
@@ -41,3 +28,46 @@ def plan_threads(
 ) -> list[CpuThread]:
     count = threads if threads and threads > 0 else auto_thread_count(info, max_threads_hint)
     return [CpuThread(a) for a in affinity_list(affinity_mask, count, info.threads)]
+
+
+def config_algo(config: Config) -> str:
+    """The algorithm to plan threads for: the benchmark's, the first enabled pool's, or rx/0."""
+    if config.benchmark is not None:
+        return config.benchmark.algo
+    for pool in config.pools:
+        if pool.enabled:
+            if pool.algo:
+                return pool.algo
+            if pool.coin:
+                return COIN_ALGOS.get(pool.coin.lower(), DEFAULT_ALGO)
+            break
+    return DEFAULT_ALGO
+
+
+def cpu_threads(config: Config, info: CpuInfo | None = None) -> tuple[list[CpuThread], bool]:
+    """The CPU threads for the config's algorithm and whether they were generated (no profile).
+
+    A profile of ``false`` gives no threads.
+    """
+    info = info or cpu_info()
+    cpu = config.cpu
+    hint = cpu.max_threads_hint or 100
+    profile = cpu.override or cpu.profile(config_algo(config))
+    if profile is None:
+        return plan_threads(info, None, hint), True
+    return profile.resolve(info.threads, auto_thread_count(info, hint)), False
+
+
+def cpu_runs(config: Config, info: CpuInfo | None = None) -> bool:
+    """Whether the CPU backend hashes: enabled, with threads for the algorithm."""
+    return config.cpu.enabled and bool(cpu_threads(config, info)[0])
+
+
+__all__ = [
+    "CpuThread",
+    "auto_thread_count",
+    "config_algo",
+    "cpu_runs",
+    "cpu_threads",
+    "plan_threads",
+]

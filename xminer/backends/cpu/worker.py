@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING
 
-from xminer.backends.base import Worker
+from xminer.backends.base import Backend, Worker
 from xminer.job import Job
 from xminer.randomx.binding import VM
 from xminer.randomx.scan import ChainState, Interrupt, Scanner, ScanResult
 from xminer.state import ThreadInfo
-
-if TYPE_CHECKING:
-    from xminer.backends.cpu.backend import CpuBackend
 
 log = logging.getLogger("xminer.cpu")
 
@@ -23,7 +19,7 @@ PRIORITY_NICE = {0: 19, 1: 5, 2: 0, 3: -5, 4: -10, 5: -15}
 
 
 class CpuWorker(Worker):
-    def __init__(self, backend: CpuBackend, info: ThreadInfo, priority: int | None) -> None:
+    def __init__(self, backend: Backend, info: ThreadInfo, priority: int | None) -> None:
         super().__init__(backend, info)
         self.priority = priority
         self.vm: VM | None = None

@@ -24,11 +24,11 @@ from xminer.backends.cuda.status import cuda_status
 from xminer.backends.cuda.threads import CudaThread
 
 
-def create_backend(ctx: object, options: dict[str, object] | None = None) -> object:
+def create_backend(ctx: object) -> object:
     """The miner's factory hook (imports the Backend machinery only when used)."""
     from xminer.backends.cuda.backend import create_backend as create
 
-    return create(ctx, options)  # type: ignore[arg-type]
+    return create(ctx)  # type: ignore[arg-type]
 
 
 __all__ = [

@@ -16,7 +16,6 @@ import contextlib
 import logging
 import re
 import threading
-from typing import Any
 
 from xminer.backends.base import BackendContext
 from xminer.backends.cuda.compile import cached_binary, find_nvcc, nvcc_info
@@ -38,9 +37,10 @@ class CudaBackend(GpuBackend):
     devices: list[CudaDevice]
     plan: list[CudaThread]
 
-    def __init__(self, ctx: BackendContext, options: dict[str, Any] | None = None) -> None:
-        super().__init__(ctx, options)
-        self.nvml = Nvml(self.options.get("nvml", True))  # type: ignore[arg-type]
+    def __init__(self, ctx: BackendContext) -> None:
+        super().__init__(ctx)
+        self.section = ctx.config.cuda
+        self.nvml = Nvml(self.section.nvml)
         self._health_stop = threading.Event()
         self._health_thread: threading.Thread | None = None
 
@@ -58,7 +58,7 @@ class CudaBackend(GpuBackend):
         return list_devices()
 
     def plan_threads(self) -> list[CudaThread]:
-        return plan_threads(self.options, self.devices, self.ctx.rx.fast)
+        return plan_threads(self.section, self.devices, self.ctx.rx.fast)
 
     def bad_settings(self, exc: Exception) -> str:
         return f"unavailable: bad cuda thread settings ({exc})"
@@ -156,5 +156,5 @@ class CudaBackend(GpuBackend):
         return out
 
 
-def create_backend(ctx: BackendContext, options: dict[str, Any] | None = None) -> CudaBackend:
-    return CudaBackend(ctx, options)
+def create_backend(ctx: BackendContext) -> CudaBackend:
+    return CudaBackend(ctx)

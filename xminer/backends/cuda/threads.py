@@ -9,7 +9,7 @@ from typing import Any
 from xminer.backends.cuda.devices import RESERVED_BYTES, CudaDevice, dataset_bytes
 from xminer.backends.gpu.layout import per_hash_bytes
 from xminer.backends.gpu.plan import plan_threads as plan_from_profile
-from xminer.backends.gpu.profile import devices_hint, thread_profile
+from xminer.config.model import Cuda
 from xminer.randomx.constants import CACHE_SIZE
 
 THREAD_KEYS = ("index", "threads", "blocks", "intensity", "bfactor", "bsleep", "dataset_host")
@@ -100,18 +100,16 @@ def default_thread(device: CudaDevice, fast: bool) -> CudaThread:
     )  # fmt: skip
 
 
-def _profile(options: dict[str, Any]) -> list[dict[str, Any]] | None:
+def _profile(section: Cuda) -> list[dict[str, Any]] | None:
     """The rx profile's thread list, else the "threads" option's; None when neither."""
-    profile = thread_profile(options)
-    threads = options.get("threads")
+    profile = section.threads_profile()
+    threads = section.extra.get("threads")
     if profile is None and isinstance(threads, list):
         return [t.to_json() if isinstance(t, CudaThread) else dict(t) for t in threads]
     return profile
 
 
-def plan_threads(
-    options: dict[str, Any], devices: list[CudaDevice], fast: bool
-) -> list[CudaThread]:
+def plan_threads(section: Cuda, devices: list[CudaDevice], fast: bool) -> list[CudaThread]:
     """Thread entries from the cuda config section and the CLI.
 
     An "rx" (or "rx/0") profile lists threads explicitly as XMRig writes them:
@@ -122,7 +120,8 @@ def plan_threads(
     "intensity", "bfactor-hint" and "bsleep-hint" of the options applied when given.
     The device selection (--cuda-devices) filters either list.
     """
-    wanted = devices_hint(options)
+    wanted = section.devices()
+    options = section.extra  # the older section-wide keys: threads, blocks, intensity
     usable = [d for d in devices if wanted is None or d.index in wanted]
 
     def with_options(device: CudaDevice) -> CudaThread:
@@ -134,12 +133,12 @@ def plan_threads(
             intensity = plan.intensity  # the default's hash count, whatever the block size
         return CudaThread(
             index=device.index, threads=threads, blocks=blocks, intensity=intensity,
-            bfactor=int(options.get("bfactor-hint") or 0),
-            bsleep=int(options.get("bsleep-hint") or 0),
+            bfactor=int(section.bfactor_hint or 0),
+            bsleep=int(section.bsleep_hint or 0),
             dataset_host=plan.dataset_host,
         )  # fmt: skip
 
-    return plan_from_profile(_profile(options), usable, _from_entry, with_options)
+    return plan_from_profile(_profile(section), usable, _from_entry, with_options)
 
 
 def _from_entry(entry: dict[str, Any], usable: list[CudaDevice]) -> list[CudaThread]:

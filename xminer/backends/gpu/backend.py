@@ -23,9 +23,8 @@ class GpuBackend(Backend):
 
     worker_class: type[GpuWorker]
 
-    def __init__(self, ctx: BackendContext, options: dict[str, Any] | None = None) -> None:
+    def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)
-        self.options = dict(options or {})
         self.devices: list[Any] = []  # the runtime's devices the threads may go to
         self.plan: list[Any] = []  # the threads planned on them
 
@@ -40,7 +39,8 @@ class GpuBackend(Backend):
 
     @abc.abstractmethod
     def plan_threads(self) -> list[Any]:
-        """The threads on ``self.devices`` from the options (TypeError, ValueError: bad ones)."""
+        """The threads on ``self.devices`` from its config section (TypeError, ValueError: bad
+        ones)."""
 
     @abc.abstractmethod
     def bad_settings(self, exc: Exception) -> str:

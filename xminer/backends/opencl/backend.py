@@ -8,11 +8,10 @@ the context's cache, fast mode builds the dataset on the device from that cache.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from xminer.backends.base import BackendContext
+from xminer.backends.cpu.threads import cpu_runs
 from xminer.backends.gpu.backend import GpuBackend
-from xminer.backends.gpu.profile import thread_profile
 from xminer.backends.opencl.devices import (
     OclDevice,
     OclPlatform,
@@ -33,8 +32,10 @@ class OpenCLBackend(GpuBackend):
     devices: list[OclDevice]  # the devices of the selected platforms
     plan: list[OclThread]
 
-    def __init__(self, ctx: BackendContext, options: dict[str, Any] | None = None) -> None:
-        super().__init__(ctx, options)
+    def __init__(self, ctx: BackendContext) -> None:
+        super().__init__(ctx)
+        self.section = ctx.config.opencl
+        self.cpu_backend = cpu_runs(ctx.config)  # CPU devices are then left to it
         self.platforms: list[OclPlatform] = []  # the selected ones
 
     def runtime_unavailable(self) -> str | None:
@@ -48,20 +49,20 @@ class OpenCLBackend(GpuBackend):
         return None
 
     def find_devices(self) -> list[OclDevice]:
-        self.platforms = select_platforms(self.options.get("platform"), list_platforms())
+        self.platforms = select_platforms(self.section.platform, list_platforms())
         chosen = {p.index for p in self.platforms}
         return [d for d in list_devices() if d.platform_index in chosen]
 
     def plan_threads(self) -> list[OclThread]:
-        return plan_threads(self.options, self.devices)
+        return plan_threads(self.section, self.devices, self.cpu_backend)
 
     def bad_settings(self, exc: Exception) -> str:
         return f"bad opencl thread settings ({exc})"
 
     def why_no_threads(self) -> str:
-        if thread_profile(self.options) == []:
+        if self.section.threads_profile() == []:
             return "no OpenCL threads: the opencl section's RandomX profile is false or empty"
-        if self.options.get("_cpu_backend") and any(d.is_cpu for d in self.devices):
+        if self.cpu_backend and any(d.is_cpu for d in self.devices):
             return (
                 "no OpenCL device selected (CPU devices are left to the CPU backend: "
                 "--no-cpu, or naming them in --opencl-devices, uses them)"
@@ -93,6 +94,6 @@ class OpenCLBackend(GpuBackend):
         return self.api_fields()
 
 
-def create_backend(ctx: BackendContext, options: dict[str, Any] | None = None) -> OpenCLBackend:
+def create_backend(ctx: BackendContext) -> OpenCLBackend:
     """Factory used by the miner's backend registry."""
-    return OpenCLBackend(ctx, options)
+    return OpenCLBackend(ctx)

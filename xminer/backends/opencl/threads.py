@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xminer.backends.gpu.plan import plan_threads as plan_from_profile
-from xminer.backends.gpu.profile import devices_hint, thread_profile
 from xminer.backends.opencl.devices import OclDevice
+from xminer.config.model import OpenCl
 from xminer.randomx.constants import SCRATCHPAD_SIZE
 
 
@@ -75,12 +75,13 @@ def _named(device: OclDevice, wanted: list[int | str] | None) -> bool:
     return wanted is not None and (device.device_index in wanted or device.key in wanted)
 
 
-def usable_devices(options: dict[str, Any], devices: list[OclDevice]) -> list[OclDevice]:
+def usable_devices(
+    section: OpenCl, devices: list[OclDevice], cpu_backend: bool = False
+) -> list[OclDevice]:
     """The devices threads may go to: those devices-hint names (all without one), less the
-    CPU devices while the CPU backend runs (option "_cpu_backend") unless devices-hint names
+    CPU devices while the CPU backend runs (``cpu_backend``) unless devices-hint names
     them, so that the two backends never fight over the cores."""
-    wanted = devices_hint(options)
-    cpu_backend = bool(options.get("_cpu_backend", False))
+    wanted = section.devices()
     out = []
     for device in devices:
         if wanted is not None and not _named(device, wanted):
@@ -91,7 +92,9 @@ def usable_devices(options: dict[str, Any], devices: list[OclDevice]) -> list[Oc
     return out
 
 
-def plan_threads(options: dict[str, Any], devices: list[OclDevice]) -> list[OclThread]:
+def plan_threads(
+    section: OpenCl, devices: list[OclDevice], cpu_backend: bool = False
+) -> list[OclThread]:
     """Thread entries from the opencl section (and the CLI) for ``devices``, the devices of
     the selected platforms.
 
@@ -105,6 +108,7 @@ def plan_threads(options: dict[str, Any], devices: list[OclDevice]) -> list[OclT
     ``threads = [{"device": "0:0", "intensity": 8, "worksize": 1, "bfactor": 0}, ...]`` is
     taken as it stands.
     """
+    options = section.extra  # the older section-wide keys: threads, intensity, worksize, bfactor
     explicit = options.get("threads")
     if explicit:
         return [t if isinstance(t, OclThread) else OclThread(**t) for t in explicit]
@@ -119,8 +123,8 @@ def plan_threads(options: dict[str, Any], devices: list[OclDevice]) -> list[OclT
             plan.bfactor = int(options["bfactor"])
         return plan
 
-    usable = usable_devices(options, devices)
-    return plan_from_profile(thread_profile(options), usable, _from_entry, with_options)
+    usable = usable_devices(section, devices, cpu_backend)
+    return plan_from_profile(section.threads_profile(), usable, _from_entry, with_options)
 
 
 def _from_entry(entry: dict[str, Any], usable: list[OclDevice]) -> list[OclThread]:
