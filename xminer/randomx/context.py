@@ -78,15 +78,6 @@ class SeedKey:
         self.cache.release()
 
 
-@dataclass
-class ContextInfo:
-    mode: str
-    flags: Flags
-    cache_huge_pages: bool
-    dataset_huge_pages: bool
-    init_ms: int
-
-
 def choose_mode(mode: str) -> str:
     """auto = fast when the 2080 MiB dataset fits in available memory with room to spare."""
     if mode != "auto":
@@ -303,15 +294,6 @@ class RandomXContext:
     def _build_dataset(self, progress: Progress | None, cancel: threading.Event | None) -> None:
         assert self.dataset is not None and self.cache is not None
         build_dataset(self.dataset, self.cache, self.init_threads, progress, cancel)
-
-    def info(self) -> ContextInfo:
-        return ContextInfo(
-            self.mode,
-            self.flags,
-            bool(self.cache and self.cache.large_pages),
-            bool(self.dataset and self.dataset.large_pages),
-            self.init_ms,
-        )
 
     def create_vm(self) -> VM:
         """A VM for one worker thread (call under the read lock, after prepare)."""
