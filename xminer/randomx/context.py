@@ -19,7 +19,7 @@ from xminer.randomx.binding import VM, Cache, Dataset, Flags, dataset_item_count
 from xminer.randomx.cachemem import cache_memory_address
 from xminer.randomx.constants import CACHE_SIZE, DATASET_BYTES
 
-AHEAD_SPARE_BYTES = 512 * 1024 * 1024  # left to the rest of the machine by a second buffer
+SPARE_BYTES = 512 * 1024 * 1024  # left to the rest of the machine by a dataset or a second buffer
 CHUNKS_PER_THREAD = 64
 
 Progress = Callable[[float], None]
@@ -83,7 +83,7 @@ def choose_mode(mode: str) -> str:
     if mode != "auto":
         return mode
     available = psutil.virtual_memory().available
-    return "fast" if available > DATASET_BYTES + 512 * 1024 * 1024 else "light"
+    return "fast" if available > DATASET_BYTES + SPARE_BYTES else "light"
 
 
 def build_dataset(
@@ -255,7 +255,7 @@ class RandomXContext:
 
     def ahead_memory_problem(self) -> str:
         """Why a second cache (and dataset) cannot be built now; "" when it can."""
-        needed = CACHE_SIZE + (DATASET_BYTES if self.fast else 0) + AHEAD_SPARE_BYTES
+        needed = CACHE_SIZE + (DATASET_BYTES if self.fast else 0) + SPARE_BYTES
         available = psutil.virtual_memory().available
         if available < needed:
             mib = 1024 * 1024
