@@ -24,10 +24,12 @@ bench: setup
 
 test: setup
 	$(BIN)/ruff check xminer tests tools
+	$(BIN)/vulture
 	$(BIN)/python -m pytest -p no:cacheprovider
 
 lint: setup
 	$(BIN)/ruff check xminer tests tools
+	$(BIN)/vulture
 	$(BIN)/ruff format --check xminer tests tools
 
 clean:

@@ -200,7 +200,8 @@ def restore(rm: RunningMiner) -> Iterator[None]:
     rm.rpc("start")
 
 
-def test_status_matrix(rm: RunningMiner, restore: None) -> None:
+@pytest.mark.usefixtures("restore")
+def test_status_matrix(rm: RunningMiner) -> None:
     """Every request of every STATUS.tsv, in order, gives XMRig's code (or the correction)."""
     wrong = []
     current = None
@@ -253,7 +254,8 @@ def test_head_is_get_without_body(rm: RunningMiner) -> None:
     assert int(reply.headers["content-length"]) > 1000
 
 
-def test_restricted_summary_says_so(rm: RunningMiner, restore: None) -> None:
+@pytest.mark.usefixtures("restore")
+def test_restricted_summary_says_so(rm: RunningMiner) -> None:
     rm.rebind(SETUPS["restricted"])
     assert rm.get("/2/summary").json()["restricted"] is True
     assert rm.get("/2/config").status == 403
@@ -341,7 +343,8 @@ def test_put_without_config_manager_is_not_applied(rm: RunningMiner) -> None:
     assert rm.get("/2/config").body == before
 
 
-def test_rebind_moves_the_listener(rm: RunningMiner, restore: None) -> None:
+@pytest.mark.usefixtures("restore")
+def test_rebind_moves_the_listener(rm: RunningMiner) -> None:
     assert rm.api is not None
     old_port = rm.port
     rm.rebind(dataclasses.replace(FULL, host="127.0.0.1", port=0), Api(id="x"))

@@ -99,7 +99,6 @@ class NonceAllocator:
         else:
             start = int.from_bytes(job.blob[NONCE_OFFSET : NONCE_OFFSET + 4], "little")
             self._next, self._end = start, start + (1 << 32)
-        self._last = self._end
 
     def next_batch(self, count: int) -> tuple[int, int]:
         """(start, count); count is 0 once the space is used up."""

@@ -461,10 +461,9 @@ class Miner:
         finally:
             self._build = None
         progress.finish()
-        info = self.rx.info()
-        ds.seed_hash, ds.ready, ds.progress, ds.init_ms = seed, True, 1.0, info.init_ms
+        ds.seed_hash, ds.ready, ds.progress, ds.init_ms = seed, True, 1.0, self.rx.init_ms
         what = "dataset" if self.rx.fast else "cache (light mode)"
-        rx_log.info("%s ready (%d ms)", what, info.init_ms)
+        rx_log.info("%s ready (%d ms)", what, self.rx.init_ms)
         return True
 
     # ---- results (called from worker threads) --------------------------------------------

@@ -117,10 +117,6 @@ class Cache:
         self._lib.randomx_init_cache(self.handle, key, len(key))
         self.key = bytes(key)
 
-    @property
-    def large_pages(self) -> bool:
-        return bool(self.flags & Flags.LARGE_PAGES)
-
     def release(self) -> None:
         if self.handle:
             self._lib.randomx_release_cache(self.handle)
@@ -136,10 +132,6 @@ class Dataset:
             self._lib.randomx_alloc_dataset, flags | Flags.FULL_MEM, "dataset"
         )
         self.key: bytes | None = None
-
-    @property
-    def large_pages(self) -> bool:
-        return bool(self.flags & Flags.LARGE_PAGES)
 
     def init_items(self, cache: Cache, start: int, count: int) -> None:
         """Compute items [start, start+count); the GIL is released for the whole call."""

@@ -19,7 +19,7 @@ from xminer.randomx.binding import VM, Cache, Dataset, Flags, dataset_item_count
 from xminer.randomx.cachemem import cache_memory_address
 from xminer.randomx.constants import CACHE_SIZE, DATASET_BYTES
 
-AHEAD_SPARE_BYTES = 512 * 1024 * 1024  # left to the rest of the machine by a second buffer
+SPARE_BYTES = 512 * 1024 * 1024  # left to the rest of the machine by a dataset or a second buffer
 CHUNKS_PER_THREAD = 64
 
 Progress = Callable[[float], None]
@@ -78,21 +78,12 @@ class SeedKey:
         self.cache.release()
 
 
-@dataclass
-class ContextInfo:
-    mode: str
-    flags: Flags
-    cache_huge_pages: bool
-    dataset_huge_pages: bool
-    init_ms: int
-
-
 def choose_mode(mode: str) -> str:
     """auto = fast when the 2080 MiB dataset fits in available memory with room to spare."""
     if mode != "auto":
         return mode
     available = psutil.virtual_memory().available
-    return "fast" if available > DATASET_BYTES + 512 * 1024 * 1024 else "light"
+    return "fast" if available > DATASET_BYTES + SPARE_BYTES else "light"
 
 
 def build_dataset(
@@ -264,7 +255,7 @@ class RandomXContext:
 
     def ahead_memory_problem(self) -> str:
         """Why a second cache (and dataset) cannot be built now; "" when it can."""
-        needed = CACHE_SIZE + (DATASET_BYTES if self.fast else 0) + AHEAD_SPARE_BYTES
+        needed = CACHE_SIZE + (DATASET_BYTES if self.fast else 0) + SPARE_BYTES
         available = psutil.virtual_memory().available
         if available < needed:
             mib = 1024 * 1024
@@ -303,15 +294,6 @@ class RandomXContext:
     def _build_dataset(self, progress: Progress | None, cancel: threading.Event | None) -> None:
         assert self.dataset is not None and self.cache is not None
         build_dataset(self.dataset, self.cache, self.init_threads, progress, cancel)
-
-    def info(self) -> ContextInfo:
-        return ContextInfo(
-            self.mode,
-            self.flags,
-            bool(self.cache and self.cache.large_pages),
-            bool(self.dataset and self.dataset.large_pages),
-            self.init_ms,
-        )
 
     def create_vm(self) -> VM:
         """A VM for one worker thread (call under the read lock, after prepare)."""

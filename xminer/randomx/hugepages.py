@@ -6,7 +6,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-PAGE_SIZE = 2 * 1024 * 1024
 NR_HUGEPAGES = Path("/proc/sys/vm/nr_hugepages")
 MEMINFO = Path("/proc/meminfo")
 
@@ -14,7 +13,6 @@ MEMINFO = Path("/proc/meminfo")
 @dataclass
 class HugePagesReport:
     needed: int
-    free_before: int
     free_after: int
     reserved: int  # pages this process added to vm.nr_hugepages
     message: str
@@ -48,17 +46,15 @@ def ensure(needed: int) -> HugePagesReport:
     """Reserve huge pages as XMRig does when running as root; otherwise say how to."""
     free = free_pages()
     if free >= needed:
-        return HugePagesReport(needed, free, free, 0, f"{free} huge pages free")
+        return HugePagesReport(needed, free, 0, f"{free} huge pages free")
     missing = needed - free
     if os.geteuid() == 0 and os.access(NR_HUGEPAGES, os.W_OK):
         try:
             NR_HUGEPAGES.write_text(str(total_pages() + missing))
         except OSError as exc:
-            return HugePagesReport(needed, free, free, 0, f"cannot reserve huge pages: {exc}")
+            return HugePagesReport(needed, free, 0, f"cannot reserve huge pages: {exc}")
         after = free_pages()
         got = after - free
-        return HugePagesReport(
-            needed, free, after, got, f"reserved {got} huge pages (vm.nr_hugepages)"
-        )
+        return HugePagesReport(needed, after, got, f"reserved {got} huge pages (vm.nr_hugepages)")
     hint = f"sudo sysctl -w vm.nr_hugepages={total_pages() + missing}"
-    return HugePagesReport(needed, free, free, 0, f"huge pages unavailable; enable with: {hint}")
+    return HugePagesReport(needed, free, 0, f"huge pages unavailable; enable with: {hint}")

@@ -11,6 +11,8 @@ import hashlib
 import struct
 from dataclasses import dataclass, field
 
+from xminer.randomx.constants import CACHE_SIZE, DATASET_ITEM_SIZE
+
 MASK64 = (1 << 64) - 1
 SUPERSCALAR_LATENCY = 170
 SUPERSCALAR_MAX_SIZE = 3 * SUPERSCALAR_LATENCY + 2
@@ -455,7 +457,7 @@ ITEM_INIT_XOR = (
     9549104520008361294,
 )
 ITEM_MULTIPLIER = 6364136223846793005
-CACHE_ITEM_COUNT = 256 * 1024 * 1024 // 64
+CACHE_ITEM_COUNT = CACHE_SIZE // DATASET_ITEM_SIZE  # the cache's 64-byte items
 
 
 def dataset_item(cache: bytes | memoryview, programs: list[Program], number: int) -> bytes:
