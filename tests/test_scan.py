@@ -191,7 +191,7 @@ def fp_behaviour() -> tuple[float, float]:
 @pytest.mark.parametrize("native", [True, False], ids=["c-loop", "python-loop"])
 def test_scan_leaves_the_callers_fp_environment(vm: VM, native: bool) -> None:
     """The library's hash_first/next/last leave the thread's SSE state as the last RandomX
-    program set it (round toward zero, subnormals flushed): the thread's later float
+    program set it (its rounding mode, subnormals flushed): the thread's later float
     arithmetic, numpy's included, must not inherit that."""
     scanner = Scanner(vm, native)
     scanner.set_blob(bytes(76))
