@@ -88,6 +88,16 @@ def test_host_modes_differ() -> None:
     assert host("div", 1, one, three)[0] < host("div", 2, one, three)[0]
 
 
+@pytest.mark.parametrize("mode", list(MODES.values()))
+def test_host_keeps_subnormals(mode: int) -> None:
+    """The host reference runs without flush-to-zero / denormals-are-zero: no earlier code in
+    this thread (librandomx's batch hashing once did) left them on in the SSE state."""
+    tiny, least = np.array([2.0**-537]), np.array([5e-324])
+    # bit patterns: with denormals-are-zero on, 0.0 == 5e-324 would hold
+    assert host("mul", mode, tiny, tiny).view(np.uint64)[0] == 1  # 2^-1074
+    assert host("add", mode, least, least).view(np.uint64)[0] == 2
+
+
 @pytest.mark.parametrize("mode_name", list(MODES))
 @pytest.mark.parametrize("op", list(OPS))
 def test_rounding_matches_host_fpu(opencl_kernels: Any, op: str, mode_name: str) -> None:

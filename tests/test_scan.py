@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import random
 import struct
 import threading
@@ -173,3 +174,33 @@ def test_chain_stops_on_interrupt(vm: VM) -> None:
     assert scanner.chained(0, 2, pieces, Interrupt(ctypes.c_uint32(0), 0, halt)) == 2
     assert scanner.chained(2, 2, pieces) == 2
     assert pieces.total == whole.total
+
+
+_libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+_FE_DFL_ENV = ctypes.c_void_p(-1)  # glibc's FE_DFL_ENV: round to nearest, no FTZ/DAZ
+
+
+def fp_behaviour() -> tuple[float, float]:
+    """What the thread's SSE state does to float arithmetic (from variables, at run time):
+    1 + 1.5 ulp/2 (1 + 2^-52 when rounding to nearest, 1 toward zero or down) and 2^-537
+    squared (2^-1074, the smallest subnormal, 0 when subnormals are flushed)."""
+    one, tiny = 1.0, 2.0**-537
+    return one + float.fromhex("0x1.8p-53"), tiny * tiny
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["c-loop", "python-loop"])
+def test_scan_leaves_the_callers_fp_environment(vm: VM, native: bool) -> None:
+    """The library's hash_first/next/last leave the thread's SSE state as the last RandomX
+    program set it (its rounding mode, subnormals flushed): the thread's later float
+    arithmetic, numpy's included, must not inherit that."""
+    scanner = Scanner(vm, native)
+    scanner.set_blob(bytes(76))
+    _libm.fesetenv(_FE_DFL_ENV)
+    before = fp_behaviour()
+    try:
+        scanner.scan(0, 4, 2**63)
+        after = fp_behaviour()
+    finally:
+        _libm.fesetenv(_FE_DFL_ENV)  # a failure here must not leak into later tests
+    assert before == (1.0000000000000002, 5e-324)
+    assert after == before

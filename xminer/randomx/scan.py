@@ -9,7 +9,10 @@ every library call, taken again after each hash).
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from xminer.randomx.binding import HASH_SIZE, VM
@@ -18,6 +21,22 @@ from xminer.randomx.native import scan_loop
 NONCE_OFFSET = 39
 _NONCE = struct.Struct("<I")
 _TAIL = struct.Struct("<Q")
+_libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+_FENV_BYTES = 64  # room for any platform's fenv_t (x86-64: 32 bytes, arm64: 8)
+
+
+@contextmanager
+def _fp_env_kept() -> Iterator[None]:
+    """Give the thread back its floating-point environment.  randomx_calculate_hash_first/
+    next/last (unlike randomx_calculate_hash) leave it as the last RandomX program set it:
+    subnormals flushed (FTZ/DAZ) and that program's rounding mode, which every later float
+    operation of the thread (Python's, numpy's) would inherit."""
+    saved = ctypes.create_string_buffer(_FENV_BYTES)
+    _libm.fegetenv(saved)
+    try:
+        yield
+    finally:
+        _libm.fesetenv(saved)
 
 
 @dataclass
@@ -95,9 +114,10 @@ class Scanner:
         if self._size < NONCE_OFFSET + 4:
             raise ValueError("set_blob() first")
         interrupt = interrupt or self._never
-        if self._native is not None:
-            return self._scan_native(start, count, target, interrupt, stop_at_share)
-        return self._scan_python(start, count, target, interrupt, stop_at_share)
+        with _fp_env_kept():
+            if self._native is not None:
+                return self._scan_native(start, count, target, interrupt, stop_at_share)
+            return self._scan_python(start, count, target, interrupt, stop_at_share)
 
     def _scan_native(
         self, start: int, count: int, target: int, interrupt: Interrupt, stop_at_share: bool
