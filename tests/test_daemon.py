@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,6 +35,19 @@ def daemon_pool(node: Monerod, **kw: object) -> Pool:
     return pool_entry(url=node.url, user=WALLET, daemon=True, daemon_poll_interval=500, **kw)  # type: ignore[arg-type]
 
 
+def settled_info(node: Monerod) -> dict[str, Any]:
+    """The node's info once no block has come for a second: a block the miner sent as it
+    stopped may still land (a stop waits for replies to shares in flight for 1 s only)."""
+    info = node.info()
+    for _ in range(30):
+        time.sleep(1.0)
+        again = node.info()
+        if again["height"] == info["height"]:
+            return again
+        info = again
+    raise AssertionError(f"blocks still arriving 30 s after the miner stopped: {info}")
+
+
 def test_mines_blocks_monerod_accepts(node: Monerod) -> None:
     start = node.info()
     assert start["nettype"] == "fakechain" and start["difficulty"] == DIFFICULTY
@@ -51,7 +66,7 @@ def test_mines_blocks_monerod_accepts(node: Monerod) -> None:
                 30,
                 "a job for the next height",
             )
-        info = node.info()
+        info = settled_info(node)
         assert info["height"] >= start["height"] + 2
         assert r.rejected == 0 and len(conn.blocks) == r.accepted
         assert r.hashes_total == DIFFICULTY * r.accepted
