@@ -9,6 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from xminer.cli import main
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -46,3 +50,10 @@ def bench_sum(home: Path, *args: str, keep_cache: bool = False) -> str:
     found = re.search(r"hash sum = ([0-9A-F]{16})", proc.stdout)
     assert found, proc.stdout
     return found.group(1)
+
+
+def run(*argv: str) -> int:
+    """``xminer ARGV`` in this process: its exit code (what it prints goes to capsys)."""
+    with pytest.raises(SystemExit) as info:
+        main(list(argv))
+    return int(info.value.code or 0)

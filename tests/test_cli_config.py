@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.cli_support import spawn
+from tests.cli_support import run, spawn
 from tests.test_bench_cli import wait_for
-from xminer.cli import main
 
 GOOD = {"pools": [{"url": "pool.example:3333", "user": "wallet"}], "print-time": 30}
 
@@ -29,12 +28,6 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.chdir(work)
     yield work
-
-
-def run(*argv: str) -> int:
-    with pytest.raises(SystemExit) as info:
-        main(list(argv))
-    return int(info.value.code or 0)
 
 
 def write(path: Path, text: str) -> tuple[bytes, int]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from xminer.cli import main
+from tests.cli_support import run
 from xminer.config.options import TABLE, OptionError, Overrides, apply, parse_argv
 
 XMRIG_SECTIONS = [
@@ -30,12 +30,6 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def run(*argv: str) -> int:
-    with pytest.raises(SystemExit) as info:
-        main(list(argv))
-    return int(info.value.code or 0)
 
 
 def applied(*argv: str) -> Overrides:
