@@ -62,32 +62,32 @@ ISAS = (
 CFLAGS = ("-O2", "-fno-strict-aliasing")
 
 
+# Each instruction as a C statement; {d}/{s}: destination/source register of the batch,
+# {imm}: the immediate as used (sign-extended, or IMUL_RCP's reciprocal), {ror}/{rol}: IROR_C's
+# rotation as two shifts.
+LANE_C = {
+    ss.ISUB_R: "{d} -= {s};",
+    ss.IXOR_R: "{d} ^= {s};",
+    ss.IADD_RS: "{d} += {s} << {shift};",
+    ss.IMUL_R: "{d} *= {s};",
+    ss.IROR_C: "{d} = ({d} >> {ror}) | ({d} << {rol});",
+    **dict.fromkeys((ss.IADD_C7, ss.IADD_C8, ss.IADD_C9), "{d} += {imm:#x}ULL;"),
+    **dict.fromkeys((ss.IXOR_C7, ss.IXOR_C8, ss.IXOR_C9), "{d} ^= {imm:#x}ULL;"),
+    ss.IMULH_R: "{d} = mulhi({d}, {s});",
+    ss.ISMULH_R: "{d} = smulhi({d}, {s});",
+    ss.IMUL_RCP: "{d} *= {imm:#x}ULL;",
+}
+
+
 def _lane(ins: ss.Instruction, v: str) -> str:
     """One instruction on the registers of batch ``v`` (C statement)."""
+    template = LANE_C.get(ins.type)
+    if template is None:
+        raise ValueError(f"unknown superscalar instruction type {ins.type}")
+    imm = ss.reciprocal(ins.imm32) if ins.type == ss.IMUL_RCP else ss._sign_extend32(ins.imm32)
+    ror = ins.imm32 & 63
     d, s = f"{v}{ins.dst}", f"{v}{ins.src}"
-    t = ins.type
-    if t == ss.ISUB_R:
-        return f"{d} -= {s};"
-    if t == ss.IXOR_R:
-        return f"{d} ^= {s};"
-    if t == ss.IADD_RS:
-        return f"{d} += {s} << {ins.shift};"
-    if t == ss.IMUL_R:
-        return f"{d} *= {s};"
-    if t == ss.IROR_C:
-        n = ins.imm32 & 63
-        return f"{d} = ({d} >> {n}) | ({d} << {64 - n});"
-    if t in (ss.IADD_C7, ss.IADD_C8, ss.IADD_C9):
-        return f"{d} += {ss._sign_extend32(ins.imm32):#x}ULL;"
-    if t in (ss.IXOR_C7, ss.IXOR_C8, ss.IXOR_C9):
-        return f"{d} ^= {ss._sign_extend32(ins.imm32):#x}ULL;"
-    if t == ss.IMULH_R:
-        return f"{d} = mulhi({d}, {s});"
-    if t == ss.ISMULH_R:
-        return f"{d} = smulhi({d}, {s});"
-    if t == ss.IMUL_RCP:
-        return f"{d} *= {ss.reciprocal(ins.imm32):#x}ULL;"
-    raise ValueError(f"unknown superscalar instruction type {t}")
+    return template.format(d=d, s=s, shift=ins.shift, imm=imm, ror=ror, rol=64 - ror)
 
 
 def generate_source(programs: list[ss.Program], isa: Isa) -> str:
