@@ -13,6 +13,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
+from xminer.api.host import MinerControls
 from xminer.bench import BENCH_POOL, BenchmarkSource
 from xminer.config.manager import ConfigManager, ConfigWatcher
 from xminer.config.model import Config
@@ -57,9 +58,10 @@ def make_work_source(config: Config) -> WorkSource | None:
     return create_work_source(pools, config.retries, float(config.retry_pause))
 
 
-class App:
+class App(MinerControls):
     """One miner and everything around it; the host of its HTTP API (``api.host.ApiHost``)
-    and what the console keys and the battery watch act on (``console.controls.Controls``)."""
+    and what the console keys and the battery watch act on (``console.controls.Controls``):
+    pause, resume and stop from ``MinerControls``."""
 
     def __init__(self, manager: ConfigManager, miner: Miner) -> None:
         self.manager = manager
@@ -74,15 +76,6 @@ class App:
     @property
     def config_manager(self) -> ConfigManager:
         return self.manager
-
-    def pause(self) -> None:
-        self.miner.pause()
-
-    def resume(self) -> None:
-        self.miner.resume()
-
-    def stop(self) -> None:
-        self.miner.stop_mining()
 
     # ---- running --------------------------------------------------------------------------
     async def run(self) -> int:

@@ -26,13 +26,11 @@ class ApiHost(Protocol):
     def stop(self) -> None: ...
 
 
-@dataclass
-class MinerHost:
-    """A bare miner as the API's host: pause, resume and stop; GET /2/config shows the config
-    it runs with and PUT answers 501."""
+class MinerControls:
+    """Pause, resume and stop, forwarded to ``self.miner``: the controls every host has (the
+    API's JSON-RPC, the console keys and the battery watch act through them)."""
 
     miner: Miner
-    config_manager: ConfigManagerLike | None = None
 
     def pause(self) -> None:
         self.miner.pause()
@@ -42,3 +40,12 @@ class MinerHost:
 
     def stop(self) -> None:
         self.miner.stop_mining()
+
+
+@dataclass
+class MinerHost(MinerControls):
+    """A bare miner as the API's host: pause, resume and stop; GET /2/config shows the config
+    it runs with and PUT answers 501."""
+
+    miner: Miner
+    config_manager: ConfigManagerLike | None = None

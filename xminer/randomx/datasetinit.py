@@ -16,10 +16,7 @@ import ctypes
 import hashlib
 import logging
 import os
-import shutil
-import signal
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xminer.randomx import superscalar as ss
-from xminer.randomx.native import cache_dir
+from xminer.randomx.native import CompileCancelled, compile_into_cache
 
 log = logging.getLogger("xminer.rx")
 
@@ -62,32 +59,32 @@ ISAS = (
 CFLAGS = ("-O2", "-fno-strict-aliasing")
 
 
+# Each instruction as a C statement; {d}/{s}: destination/source register of the batch,
+# {imm}: the immediate as used (sign-extended, or IMUL_RCP's reciprocal), {ror}/{rol}: IROR_C's
+# rotation as two shifts.
+LANE_C = {
+    ss.ISUB_R: "{d} -= {s};",
+    ss.IXOR_R: "{d} ^= {s};",
+    ss.IADD_RS: "{d} += {s} << {shift};",
+    ss.IMUL_R: "{d} *= {s};",
+    ss.IROR_C: "{d} = ({d} >> {ror}) | ({d} << {rol});",
+    **dict.fromkeys((ss.IADD_C7, ss.IADD_C8, ss.IADD_C9), "{d} += {imm:#x}ULL;"),
+    **dict.fromkeys((ss.IXOR_C7, ss.IXOR_C8, ss.IXOR_C9), "{d} ^= {imm:#x}ULL;"),
+    ss.IMULH_R: "{d} = mulhi({d}, {s});",
+    ss.ISMULH_R: "{d} = smulhi({d}, {s});",
+    ss.IMUL_RCP: "{d} *= {imm:#x}ULL;",
+}
+
+
 def _lane(ins: ss.Instruction, v: str) -> str:
     """One instruction on the registers of batch ``v`` (C statement)."""
+    template = LANE_C.get(ins.type)
+    if template is None:
+        raise ValueError(f"unknown superscalar instruction type {ins.type}")
+    imm = ss.reciprocal(ins.imm32) if ins.type == ss.IMUL_RCP else ss._sign_extend32(ins.imm32)
+    ror = ins.imm32 & 63
     d, s = f"{v}{ins.dst}", f"{v}{ins.src}"
-    t = ins.type
-    if t == ss.ISUB_R:
-        return f"{d} -= {s};"
-    if t == ss.IXOR_R:
-        return f"{d} ^= {s};"
-    if t == ss.IADD_RS:
-        return f"{d} += {s} << {ins.shift};"
-    if t == ss.IMUL_R:
-        return f"{d} *= {s};"
-    if t == ss.IROR_C:
-        n = ins.imm32 & 63
-        return f"{d} = ({d} >> {n}) | ({d} << {64 - n});"
-    if t in (ss.IADD_C7, ss.IADD_C8, ss.IADD_C9):
-        return f"{d} += {ss._sign_extend32(ins.imm32):#x}ULL;"
-    if t in (ss.IXOR_C7, ss.IXOR_C8, ss.IXOR_C9):
-        return f"{d} ^= {ss._sign_extend32(ins.imm32):#x}ULL;"
-    if t == ss.IMULH_R:
-        return f"{d} = mulhi({d}, {s});"
-    if t == ss.ISMULH_R:
-        return f"{d} = smulhi({d}, {s});"
-    if t == ss.IMUL_RCP:
-        return f"{d} *= {ss.reciprocal(ins.imm32):#x}ULL;"
-    raise ValueError(f"unknown superscalar instruction type {t}")
+    return template.format(d=d, s=s, shift=ins.shift, imm=imm, ror=ror, rol=64 - ror)
 
 
 def generate_source(programs: list[ss.Program], isa: Isa) -> str:
@@ -124,65 +121,15 @@ def supported_isas() -> list[Isa]:
     return [isa for isa in ISAS if isa.cpu_flags <= have]
 
 
-class CompileCancelled(Exception):
-    """The build was cancelled while the compiler ran (the compiler was killed)."""
-
-
 def _compile(source: str, isa: Isa, cancel: threading.Event | None = None) -> Path:
     """Compile ``source`` once into the native cache (keyed by the source, header and flags);
     the compiler is killed when ``cancel`` is set, so a stop never waits for it."""
-    digest = hashlib.sha256(
-        source.encode() + HEADER.read_bytes() + " ".join(CFLAGS + isa.cflags).encode()
-    ).hexdigest()[:20]
-    target = cache_dir() / f"dsinit-{digest}.so"
-    if target.exists():
-        return target
-    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        raise OSError("no C compiler (cc)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
-    os.close(fd)
-    src = tmp[:-3] + ".c"
-    try:
-        Path(src).write_text(source)
-        cmd = [compiler, *CFLAGS, *isa.cflags, "-shared", "-fPIC", "-o", tmp, src]
-        _run_compiler(cmd, cancel)
-        os.replace(tmp, target)
-    finally:
-        for path in (tmp, src):
-            if os.path.exists(path):
-                os.unlink(path)
+    flags = CFLAGS + isa.cflags
+    digest = hashlib.sha256(source.encode() + HEADER.read_bytes() + " ".join(flags).encode())
+    name = f"dsinit-{digest.hexdigest()[:20]}.so"
+    target = compile_into_cache(name, source, flags, cancel=cancel, timeout=COMPILE_TIMEOUT_S)
     _prune(target)
     return target
-
-
-def _run_compiler(cmd: list[str], cancel: threading.Event | None) -> None:
-    # A session of its own: the stop reaches the compiler proper (cc1), not only the driver;
-    # SIGTERM lets the driver delete its temporary files.
-    with subprocess.Popen(
-        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
-    ) as proc:
-        deadline = time.monotonic() + COMPILE_TIMEOUT_S
-        while proc.poll() is None:
-            if (cancel is not None and cancel.is_set()) or time.monotonic() > deadline:
-                _stop_group(proc)
-                if cancel is not None and cancel.is_set():
-                    raise CompileCancelled()
-                raise OSError(f"{cmd[0]} took over {COMPILE_TIMEOUT_S} s")
-            time.sleep(0.05)
-        errors = proc.stderr.read() if proc.stderr else ""
-    if proc.returncode != 0:
-        raise OSError(f"{cmd[0]} failed: {errors.strip().splitlines()[:1]}")
-
-
-def _stop_group(proc: subprocess.Popen[str]) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 def _prune(keep: Path) -> None:

@@ -3,6 +3,7 @@
 One ctypes call hashes a whole batch, so the GIL is taken once per batch instead of once per
 hash: a busy HTTP API then costs the hashing threads (almost) nothing.  Without a C compiler,
 or with ``XMINER_NATIVE=0``, the scanner falls back to its Python loop (same hashes).
+``compile_into_cache`` is the compile step it shares with the dataset build (``datasetinit``).
 """
 
 from __future__ import annotations
@@ -12,14 +13,18 @@ import hashlib
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 log = logging.getLogger("xminer.rx")
 
 SOURCE = Path(__file__).with_name("csrc") / "scanloop.c"
+SCAN_LOOP_COMPILE_S = 120
 _lock = threading.Lock()
 _loaded: ctypes.CDLL | None = None
 _tried = False
@@ -63,10 +68,35 @@ def _load() -> ctypes.CDLL | None:
 
 
 def _build() -> Path:
-    """Compile the loop once per source version into the cache (atomic rename)."""
+    """Compile the loop once per source version into the cache."""
     source = SOURCE.read_bytes()
     digest = hashlib.sha256(source).hexdigest()[:16]
-    target = cache_dir() / f"scanloop-{digest}.so"
+    return compile_into_cache(
+        f"scanloop-{digest}.so",
+        source.decode(),
+        ("-O2", "-Wall", "-Werror"),
+        ["-l:librandomx.so.0"],
+        timeout=SCAN_LOOP_COMPILE_S,
+    )
+
+
+class CompileCancelled(Exception):
+    """The build was cancelled while the compiler ran (the compiler was killed)."""
+
+
+def compile_into_cache(
+    name: str,
+    source: str,
+    flags: Sequence[str],
+    libraries: Sequence[str] = (),
+    cancel: threading.Event | None = None,
+    timeout: float = 300,
+) -> Path:
+    """The shared library ``name`` in the native cache, compiled from the C text ``source``
+    first where it is missing.  The compiler writes a temporary file that is renamed into
+    place once complete, so neither a crash nor a build in another process leaves half a
+    library under the name.  A set ``cancel`` kills the compiler (CompileCancelled)."""
+    target = cache_dir() / name
     if target.exists():
         return target
     compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
@@ -75,14 +105,43 @@ def _build() -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
-    cmd = [compiler, "-O2", "-shared", "-fPIC", "-Wall", "-Werror", "-o", tmp, str(SOURCE)]
-    cmd += ["-l:librandomx.so.0"]
+    src = tmp[:-3] + ".c"
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-        if proc.returncode != 0:
-            raise OSError(f"{compiler} failed: {proc.stderr.strip().splitlines()[:1]}")
+        Path(src).write_text(source)
+        cmd = [compiler, *flags, "-shared", "-fPIC", "-o", tmp, src, *libraries]
+        run_compiler(cmd, cancel, timeout)
         os.replace(tmp, target)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        for path in (tmp, src):
+            if os.path.exists(path):
+                os.unlink(path)
     return target
+
+
+def run_compiler(cmd: list[str], cancel: threading.Event | None, timeout: float) -> None:
+    """Run ``cmd``; OSError when it fails or takes over ``timeout`` seconds."""
+    # A session of its own: the stop reaches the compiler proper (cc1), not only the driver;
+    # SIGTERM lets the driver delete its temporary files.
+    with subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
+    ) as proc:
+        deadline = time.monotonic() + timeout
+        while proc.poll() is None:
+            if (cancel is not None and cancel.is_set()) or time.monotonic() > deadline:
+                _stop_group(proc)
+                if cancel is not None and cancel.is_set():
+                    raise CompileCancelled()
+                raise OSError(f"{cmd[0]} took over {timeout:g} s")
+            time.sleep(0.05)
+        errors = proc.stderr.read() if proc.stderr else ""
+    if proc.returncode != 0:
+        raise OSError(f"{cmd[0]} failed: {errors.strip().splitlines()[:1]}")
+
+
+def _stop_group(proc: subprocess.Popen[str]) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
