@@ -1,10 +1,12 @@
-"""Shared fixtures: the "xminer" logger reset after each test; GPU kernels built once per session on
-PoCL."""
+"""Shared fixtures: the "xminer" logger reset after each test; a port something listens on; GPU
+kernels built once per session on PoCL."""
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,15 @@ def pristine_xminer_logger() -> Any:
     logger.handlers.clear()
     logger.propagate = True
     logger.setLevel(logging.NOTSET)
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that a socket holds (listening) for the test."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
 
 
 WORKSIZE = 1  # fixed local size: PoCL generates code once per local size

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tests.cli_support import stop_process
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -72,10 +74,5 @@ def monerod(data_dir: Path, difficulty: int) -> Iterator[Monerod]:
             time.sleep(0.3)
         yield node
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, 30)
         log.close()

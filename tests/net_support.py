@@ -14,10 +14,15 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tests.cli_support import spawn
-from tests.config_support import miner_config
+from tests.config_support import miner_config, pool_entry
 from xminer.miner import Miner, WorkSource
+from xminer.net import create_work_source
+
+if TYPE_CHECKING:
+    from tools.testpool import TestPool
 
 WALLET = (  # a mainnet address (regtest takes mainnet addresses)
     "46BAfz9Qe2ogkVbGrGcFcsVEfA5gSVZugYBJkEzRai1kbVYSxAtT1Ek333SXt"
@@ -37,6 +42,27 @@ async def running(miner: Miner) -> AsyncIterator[Miner]:
     finally:
         miner.shutdown()
         await asyncio.wait_for(task, 30)
+
+
+@contextlib.asynccontextmanager
+async def mining_at(
+    pool: TestPool,
+    make_miner: Callable[[WorkSource], Miner] = light_miner,
+    first_share_s: float = 60,
+    **source_options: Any,
+) -> AsyncIterator[Miner]:
+    """``pool`` started and a miner on it (light mode unless ``make_miner`` says otherwise),
+    running from its first accepted share; on the way out the miner stops, then the pool."""
+    await pool.start()
+    try:
+        source = create_work_source([pool_entry(url=pool.url)], **source_options)
+        miner = make_miner(source)
+        async with running(miner):
+            first = "a first accepted share"
+            await wait_until(lambda: miner.state.results.accepted >= 1, first_share_s, first)
+            yield miner
+    finally:
+        await pool.stop()
 
 
 async def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:

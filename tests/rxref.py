@@ -253,6 +253,27 @@ def run_program(
     return b"".join(w.to_bytes(8, "little") for w in words), fprc
 
 
+@contextmanager
+def library_items(key: bytes) -> Iterator[Callable[[int], bytes]]:
+    """Dataset items of ``key`` from librandomx, one at a time: the ``item`` that
+    run_program reads (the dataset is allocated lazily, so only the items read cost memory)."""
+    from xminer.randomx import Cache, Dataset, Flags, recommended_flags
+
+    lib_flags = recommended_flags() & ~Flags.LARGE_PAGES
+    cache, dataset = Cache(lib_flags), Dataset(lib_flags)
+    try:
+        cache.init(key)
+
+        def item(number: int) -> bytes:
+            dataset.init_items(cache, number, 1)
+            return ctypes.string_at(dataset.memory() + 64 * number, 64)
+
+        yield item
+    finally:
+        dataset.release()
+        cache.release()
+
+
 def branch_targets(ins: list[int]) -> list[int]:
     """Where each CBRANCH jumps: after the last instruction before it, in program order, that
     modified its register (spec 5.4: fixed when the program is compiled, so a taken branch

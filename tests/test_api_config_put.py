@@ -139,14 +139,6 @@ def test_put_http_port_moves_the_listener(rm: tuple[RunningMiner, Path]) -> None
         assert s.connect_ex(("127.0.0.1", old_port)) != 0  # nothing listens there any more
 
 
-@pytest.fixture
-def taken_port() -> Iterator[int]:
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        yield holder.getsockname()[1]
-
-
 @pytest.mark.parametrize(
     ("key", "value", "named"),
     [("port", None, "http.port"), ("host", "192.0.2.1", "http.host")],

@@ -203,14 +203,6 @@ def test_failed_request_logs_a_short_url(
 
 
 # ---- moving the listener -----------------------------------------------------------------
-@pytest.fixture
-def taken_port() -> Iterator[int]:
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        yield holder.getsockname()[1]
-
-
 def test_rebind_to_a_taken_port_keeps_the_listener(
     rm: RunningMiner, taken_port: int, caplog: pytest.LogCaptureFixture
 ) -> None:

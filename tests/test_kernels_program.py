@@ -69,12 +69,10 @@ PIECES = {
 def test_one_program_run_matches_python_vm(light_rx: Any, pieces: list[tuple[int, int]]) -> None:
     """Program 0 of a hash on the device, in launches of first_iteration, iterations, vs the
     Python VM (tests/rxref.run_program)."""
-    import ctypes
 
     import pyopencl as cl
 
     from xminer.backends.opencl import randomx as ocl
-    from xminer.randomx import Cache, Dataset, Flags, recommended_flags
 
     key, data = b"program run key", b"one program"
     rx = light_rx
@@ -102,19 +100,8 @@ def test_one_program_run_matches_python_vm(light_rx: Any, pieces: list[tuple[int
     program = _read(ck, rx._programs, ocl.PROGRAM_WORDS * 8)
     device_regs, device_fprc = state[16 * 8 : 48 * 8], int.from_bytes(state[64:72], "little")
 
-    lib_flags = recommended_flags() & ~Flags.LARGE_PAGES
-    cache, dataset = Cache(lib_flags), Dataset(lib_flags)
-    try:
-        cache.init(key)
-
-        def item(number: int) -> bytes:
-            dataset.init_items(cache, number, 1)
-            return ctypes.string_at(dataset.memory() + 64 * number, 64)
-
+    with rxref.library_items(key) as item:
         regs, fprc = rxref.run_program(program, scratchpad, 0, item)
-    finally:
-        dataset.release()
-        cache.release()
     assert fprc == device_fprc
     assert regs == device_regs
     assert bytes(scratchpad) == _read(ck, rx._scratchpads, SCRATCHPAD)

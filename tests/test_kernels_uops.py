@@ -5,7 +5,6 @@ worst-case programs run by the device against the Python VM (tests/rxref.run_pro
 
 from __future__ import annotations
 
-import ctypes
 import random
 from collections.abc import Callable
 from typing import Any
@@ -302,7 +301,6 @@ def test_synthetic_programs_match_python_vm() -> None:
     from xminer.backends.gpu import layout as gc
     from xminer.backends.opencl import opencl_status
     from xminer.backends.opencl import randomx as ocl
-    from xminer.randomx import Cache, Dataset, Flags, recommended_flags
     from xminer.randomx.constants import SCRATCHPAD_SIZE
 
     ok, reason = opencl_status()
@@ -343,25 +341,14 @@ def test_synthetic_programs_match_python_vm() -> None:
     finally:
         rx.close()
 
-    lib_flags = recommended_flags() & ~Flags.LARGE_PAGES
-    cache, dataset = Cache(lib_flags), Dataset(lib_flags)
-    try:
-        cache.init(key)
-
-        def item(number: int) -> bytes:
-            dataset.init_items(cache, number, 1)
-            return ctypes.string_at(dataset.memory() + 64 * number, 64)
-
-        size = gp.PROGRAM_WORDS * 8
+    size = gp.PROGRAM_WORDS * 8
+    with rxref.library_items(key) as item:
         for i, name in enumerate(SYNTHETIC):
             regs, fprc = rxref.run_program(programs[i * size : (i + 1) * size], pads[i], 0, item)
             st = state[i * gc.STATE_WORDS * 8 : (i + 1) * gc.STATE_WORDS * 8]
             assert st[16 * 8 : 48 * 8] == regs, name
             assert int.from_bytes(st[64:72], "little") == fprc, name
             assert device_pads[i] == bytes(pads[i]), name
-    finally:
-        dataset.release()
-        cache.release()
 
 
 def test_register_slots_agree_with_the_kernels() -> None:

@@ -16,6 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.api_support import TOKEN, Request, RunningMiner, auth
+from tests.cli_support import stop_process
 from tests.config_support import miner_config
 from xminer.api.metrics import Metrics
 from xminer.backends.cuda.nvml import GpuHealth
@@ -220,12 +221,7 @@ class Prometheus:
         return float(result[0]["value"][1]) if result else None  # type: ignore[index]
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
+        stop_process(self.proc, 30)
 
 
 def test_prometheus_scrapes_rising_hashes(rm: RunningMiner, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from tests.net_support import (
     light_miner,
     log_records,
     messages,
+    mining_at,
     run,
     running,
     self_signed,
@@ -67,13 +68,9 @@ def test_broken_replies_and_jobs_are_refused() -> None:
 
     async def body() -> None:
         pool = TestPool(difficulty=DIFF)
-        await pool.start()
-        source = create_work_source([pool_entry(url=pool.url)], retries=5, retry_pause=0.2)
-        miner = light_miner(source)
-        r = miner.state.results
         with log_records() as records:
-            async with running(miner):
-                await wait_until(lambda: r.accepted >= 1, 60, "an accepted share")
+            async with mining_at(pool, retries=5, retry_pause=0.2) as miner:
+                r = miner.state.results
                 for answer in ({"error": {}}, {"error": None, "result": {"status": "INVALID"}}):
                     pool.faults.answer = answer
                     rejected = r.rejected
@@ -102,7 +99,6 @@ def test_broken_replies_and_jobs_are_refused() -> None:
                 await wait_until(lambda: miner.state.connection["failures"] == 1, 30, "a drop")
                 accepted = r.accepted
                 await wait_until(lambda: r.accepted > accepted, 60, "a share after reconnecting")
-        await pool.stop()
         assert r.accepted <= pool.stats.accepted  # the refusals answered above are not among them
         lines = messages(records)
         assert any("nested deeper than 64" in m for m in lines), lines
@@ -120,19 +116,14 @@ def test_stop_waits_for_the_replies_to_shares_in_flight() -> None:
     async def body() -> None:
         pool = TestPool(difficulty=4 * DIFF)  # replies are answered in turn: no backlog
         pool.faults.delay = 0.2
-        await pool.start()
-        source = create_work_source([pool_entry(url=pool.url)], retries=2, retry_pause=0.2)
-        miner = light_miner(source)
-        r = miner.state.results
         with log_records() as records:
-            async with running(miner):
-                await wait_until(lambda: r.accepted >= 1, 60, "an accepted share")
+            async with mining_at(pool, retries=2, retry_pause=0.2) as miner:
+                r = miner.state.results
                 await wait_until(
                     lambda: pool.stats.accepted > r.accepted,
                     60,
                     "a share the pool took and has not answered yet",
                 )
-        await pool.stop()
         assert r.accepted == pool.stats.accepted >= 2
         assert not any("lost with the connection" in m for m in messages(records))
 

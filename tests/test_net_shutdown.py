@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.cli_support import ROOT, spawn
+from tests.cli_support import ROOT, spawn, stop_process
 from tests.monerod import free_port
 from tests.net_support import Xminer
 
@@ -69,12 +69,7 @@ class PoolProcess:
             return sock.makefile().readline().strip()
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, 20)
 
 
 def home(tmp_path: Path, name: str) -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -13,28 +12,14 @@ import pytest
 
 from tests.cli_support import bench_sum
 from tests.config_support import gpu_only
+from tests.test_worker_progress import CollectingSink
 from xminer.backends import BackendUnavailable, create_backend
 from xminer.backends.base import BackendContext
 from xminer.job import Job, JobSlot
 from xminer.randomx.context import RandomXContext
-from xminer.randomx.scan import ScanResult
 from xminer.state import SharedState
 
 pytestmark = pytest.mark.opencl
-
-
-class CollectingSink:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.results: list[tuple[Job, ScanResult]] = []
-
-    def batch_done(self, backend: str, job: Job, result: ScanResult) -> None:
-        with self.lock:
-            self.results.append((job, result))
-
-    def hashes(self) -> int:
-        with self.lock:
-            return sum(r.hashes for _, r in self.results)
 
 
 def test_registry_exposes_opencl_and_cuda() -> None:

@@ -12,12 +12,11 @@ import time
 import psutil
 import pytest
 
-from tests.config_support import miner_config, pool_entry
-from tests.net_support import light_miner, log_records, messages, run, running, wait_until
+from tests.config_support import miner_config
+from tests.net_support import log_records, messages, mining_at, run, wait_until
 from tools.testpool import TestPool
 from xminer.api.views import seed_switch
-from xminer.miner import Miner
-from xminer.net import create_work_source
+from xminer.miner import Miner, WorkSource
 from xminer.randomx.context import DATASET_BYTES
 
 DIFF = 10  # light mode: a share every second or so
@@ -68,17 +67,22 @@ async def shares_after(
     assert pool.seed == seed
 
 
+def without_seed_ahead(source: WorkSource) -> Miner:
+    return Miner(miner_config(1, "light", seed_ahead=False), source)
+
+
+def fast_miner(source: WorkSource) -> Miner:
+    return Miner(miner_config(1, "fast"), source)
+
+
 def test_announced_seed_is_built_ahead_and_switched_at_once() -> None:
     """A pool announces next_seed_hash: its cache is built while mining goes on, the switch
     takes it at once, and shares of the new seed (checked by the pool) are accepted."""
 
     async def body() -> None:
         pool = TestPool(difficulty=DIFF)
-        await pool.start()
-        miner = light_miner(create_work_source([pool_entry(url=pool.url)], retries=2))
         with log_records() as records:
-            async with running(miner):
-                await wait_until(lambda: pool.stats.accepted >= 1, 60, "a share")
+            async with mining_at(pool, retries=2) as miner:
                 assert seed_switch(miner.state.dataset.last_switch) is None
                 await pool.announce_seed(NEXT)
                 await wait_until(lambda: miner.rx.ahead_seed == NEXT, 60, "the cache built ahead")
@@ -87,7 +91,6 @@ def test_announced_seed_is_built_ahead_and_switched_at_once() -> None:
                 switch = miner.state.dataset.last_switch
                 assert switch is not None and switch.path == "ahead" and switch.done
                 assert miner.rx.seed == NEXT and miner.rx.ahead_seed is None
-        await pool.stop()
         assert pool.stats.rejected == 0
         text = "\n".join(messages(records))
         assert "announced: building its cache ahead" in text
@@ -101,11 +104,7 @@ def test_seed_ahead_off_stops_and_rebuilds() -> None:
 
     async def body() -> None:
         pool = TestPool(difficulty=DIFF)
-        await pool.start()
-        miner = light_miner(create_work_source([pool_entry(url=pool.url)], retries=2))
-        miner.config.randomx.seed_ahead = False
-        async with running(miner):
-            await wait_until(lambda: pool.stats.accepted >= 1, 60, "a share")
+        async with mining_at(pool, without_seed_ahead, retries=2) as miner:
             await pool.announce_seed(NEXT)
             await pool.set_seed(NEXT)
             await shares_after(pool, miner, NEXT, 1, 90)
@@ -121,7 +120,6 @@ def test_seed_ahead_off_stops_and_rebuilds() -> None:
                 "light": 0.0,
                 "done": True,
             }
-        await pool.stop()
 
     run(body(), 240)
 
@@ -131,14 +129,10 @@ def test_unannounced_switch_in_light_mode_rebuilds_the_cache() -> None:
 
     async def body() -> None:
         pool = TestPool(difficulty=DIFF)
-        await pool.start()
-        miner = light_miner(create_work_source([pool_entry(url=pool.url)], retries=2))
         with log_records() as records:
-            async with running(miner):
-                await wait_until(lambda: pool.stats.accepted >= 1, 60, "a share")
+            async with mining_at(pool, retries=2) as miner:
                 await pool.set_seed(NEXT)
                 await shares_after(pool, miner, NEXT, 1, 90)
-        await pool.stop()
         switch = miner.state.dataset.last_switch
         assert switch is not None and switch.path == "rebuild"
         assert "light mode: the new cache is built at the switch" in "\n".join(messages(records))
@@ -160,14 +154,9 @@ def test_unannounced_switch_in_fast_mode_bridges_in_light_mode() -> None:
 
     async def body() -> None:
         pool = TestPool(difficulty=DIFF)
-        await pool.start()
-        miner = Miner(
-            miner_config(1, "fast"), create_work_source([pool_entry(url=pool.url)], retries=2)
-        )
-        watch = CounterWatch(miner)
         with log_records() as records:
-            async with running(miner):
-                await wait_until(lambda: pool.stats.accepted >= 1, 600, "a share in fast mode")
+            async with mining_at(pool, fast_miner, 600, retries=2) as miner:
+                watch = CounterWatch(miner)
                 watch.start()
                 await pool.set_seed(NEXT)
                 await wait_until(lambda: miner.rx.bridging, 60, "the light-mode bridge")
@@ -178,7 +167,6 @@ def test_unannounced_switch_in_fast_mode_bridges_in_light_mode() -> None:
                 accepted = pool.stats.accepted
                 await wait_until(lambda: pool.stats.accepted > accepted, 300, "a fast share")
                 watch.stop()
-        await pool.stop()
         assert pool.stats.rejected == 0
         switch = miner.state.dataset.last_switch
         assert switch is not None and switch.path == "light" and switch.done
