@@ -35,13 +35,14 @@ def spawn(*args: str, home: Path | None = None) -> subprocess.Popen[str]:
 
 
 def stop_process(proc: subprocess.Popen[Any], grace: float) -> None:
-    """SIGTERM, ``grace`` seconds to end, then SIGKILL; reaped either way."""
+    """SIGTERM, ``grace`` seconds to end, then SIGKILL; reaped either way (a process that
+    outlives SIGKILL for a minute fails the test rather than hanging it)."""
     proc.terminate()
     try:
         proc.wait(grace)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.wait()
+        proc.wait(60)
 
 
 def bench_sum(home: Path, *args: str, keep_cache: bool = False) -> str:
