@@ -171,6 +171,14 @@ class Miner:
         for stats in list(self.state.backends.values()):
             stats.enabled, stats.unavailable_reason = False, ""
         self.build_backends()
+        if self._set_dataset_need():
+            self.reserve_huge_pages()
+            if self._job_lock.locked():  # a seed switch runs: after it
+                task = asyncio.ensure_future(self._apply_dataset_need())
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            else:  # before the threads start, so they find the bridge on
+                await self._apply_dataset_need()
         for backend in self.backends.values():
             for line in backend.describe():
                 logging.getLogger(f"xminer.{backend.name}").info("%s", line)
@@ -229,6 +237,74 @@ class Miner:
             self.state.paused = True
             log.info("stopped")
 
+    # ---- the host's dataset: built only for backends that read it ------------------------
+    def _set_dataset_need(self) -> bool:
+        """Tell the RandomX context whether a running backend reads the host's fast-mode
+        dataset (CPU VMs; GPU threads that copy or map it); True when that changed.  An
+        announced next seed built ahead for the old need is dropped (it is built again)."""
+        readers = [name for name, b in self.backends.items() if b.needs_host_dataset()]
+        needed = bool(readers)
+        if needed == self.rx.dataset_needed:
+            return False
+        self.rx.dataset_needed = needed
+        if self.rx.fast:
+            if needed:
+                rx_log.info("dataset: built on the host (read by %s)", ", ".join(readers))
+            else:
+                rx_log.info("dataset: not built on the host (no backend reads it)")
+        if self._ahead_build is not None:
+            self._ahead_build.cancel.set()
+        self.rx.drop_ahead()
+        return True
+
+    async def _apply_dataset_need(self) -> None:
+        """Build the current seed's host dataset now that a backend reads it (every backend
+        hashes in light mode meanwhile, as in a seed switch's bridge), or free it when none
+        does.  Under the job lock: never in the middle of a seed switch."""
+        async with self._job_lock:
+            rx = self.rx
+            task = self._bridge_task
+            if not rx.fast or rx.seed is None:
+                return
+            if task is not None and not task.done():
+                if rx.dataset_needed:
+                    return  # the bridge's build goes on
+                if self._build is not None:
+                    self._build.cancel.set()
+                with contextlib.suppress(Exception):
+                    await task
+            if rx.dataset_needed:
+                await self._fill_if_missing()
+            elif rx.dataset is not None or rx.bridging:
+                await asyncio.get_running_loop().run_in_executor(None, rx.drop_dataset)
+                self._dataset_ready(rx.seed)
+
+    def _dataset_missing(self) -> bool:
+        """A backend reads the host's dataset but the current seed's is not built (nor being
+        built): it started in the cache-only state, or a bridge's build was dropped."""
+        rx = self.rx
+        if not rx.builds_dataset or rx.seed is None:
+            return False
+        if self._bridge_task is not None and not self._bridge_task.done():
+            return False
+        return rx.dataset is None or rx.bridging
+
+    async def _fill_if_missing(self) -> None:
+        """(Under the job lock.)  Build the missing host dataset behind the light-mode bridge."""
+        if not self._dataset_missing():
+            return
+        seed = self.rx.seed
+        assert seed is not None
+        rx_log.info(
+            "dataset for seed %s... built on the host now: light mode until it is ready",
+            seed.hex()[:16],
+        )
+        if not self.rx.bridging:
+            await asyncio.get_running_loop().run_in_executor(None, self.rx.bridge_current)
+        ds = self.state.dataset
+        ds.seed_hash, ds.ready, ds.progress = seed, False, 0.0
+        self._bridge_task = asyncio.ensure_future(self._finish_bridge(None, seed, None))
+
     # ---- jobs ----------------------------------------------------------------------------
     async def set_job(self, job: Job) -> None:
         """A new job: switch the seed if it changed, then hand it to the workers.
@@ -249,6 +325,7 @@ class Miner:
                 ok = await self._switch_seed(job)
                 if not ok or job is not self._newest_job:
                     return
+            await self._fill_if_missing()
             self.job = job
             self.state.job_id, self.state.algo = job.job_id, job.algo
             self.state.height, self.state.difficulty = job.height, job.difficulty
@@ -293,7 +370,7 @@ class Miner:
         self._ahead_task = asyncio.ensure_future(self._build_ahead(build))
 
     async def _build_ahead(self, build: DatasetBuild) -> None:
-        what = "cache and dataset" if self.rx.fast else "cache"
+        what = "cache and dataset" if self.rx.builds_dataset else "cache"
         rx_log.info(
             "next seed %s... announced: building its %s ahead while mining goes on",
             build.seed.hex()[:16],
@@ -327,7 +404,7 @@ class Miner:
         started = time.monotonic()
         building = self._ahead_build is not None and self._ahead_build.seed == seed
         ahead_task = self._ahead_task if building else None
-        if not self.rx.fast and ahead_task is not None:
+        if not self.rx.builds_dataset and ahead_task is not None:
             await ahead_task  # a second cache alone: about a second
         if self.rx.ahead_seed == seed:
             loop = asyncio.get_running_loop()
@@ -340,7 +417,7 @@ class Miner:
         if self.rx.ahead_seed is not None:
             self.rx.drop_ahead()  # built for a seed that did not come
         reason = self._no_ahead_reason(seed, building)
-        if not self.seed_ahead or not self.rx.fast:
+        if not self.seed_ahead or not self.rx.builds_dataset:
             ok = await self._prepare_dataset(seed)
             if ok:
                 self._switched(SeedSwitch("rebuild", reason, job.height, done=True), started)
@@ -359,6 +436,8 @@ class Miner:
             return "randomx.seed-ahead is off"
         if not self.rx.fast:
             return "light mode: the new cache is built at the switch"
+        if not self.rx.builds_dataset:
+            return "no backend reads the host's dataset: the new cache is built at the switch"
         if building:
             return "the dataset built ahead was not ready yet"
         if self._ahead_refused == seed:
@@ -382,9 +461,10 @@ class Miner:
         )
 
     async def _finish_bridge(
-        self, switch: SeedSwitch, seed: bytes, ahead_task: asyncio.Future[None] | None
+        self, switch: SeedSwitch | None, seed: bytes, ahead_task: asyncio.Future[None] | None
     ) -> None:
-        """Build the bridged seed's dataset (or wait for the one built ahead), then fast mode."""
+        """Build the bridged seed's dataset (or wait for the one built ahead), then fast mode;
+        ``switch``: the seed switch it bridges (None: the dataset of the current seed)."""
         started = time.monotonic()
         ds = self.state.dataset
         build = DatasetBuild(seed)
@@ -411,12 +491,14 @@ class Miner:
         finally:
             if self._build is build:
                 self._build = None
-        switch.light_s, switch.done = time.monotonic() - started, True
+        light_s = time.monotonic() - started
+        if switch is not None:
+            switch.light_s, switch.done = light_s, True
         self._dataset_ready(seed)
         rx_log.info(
             "dataset ready (%d ms): fast mode again after %.1f s in light mode",
             self.rx.init_ms,
-            switch.light_s,
+            light_s,
         )
 
     async def _end_bridge(self) -> None:
@@ -462,7 +544,11 @@ class Miner:
             self._build = None
         progress.finish()
         ds.seed_hash, ds.ready, ds.progress, ds.init_ms = seed, True, 1.0, self.rx.init_ms
-        what = "dataset" if self.rx.fast else "cache (light mode)"
+        what = (
+            "dataset" if self.rx.builds_dataset
+            else "cache (no host dataset: the GPUs build theirs)" if self.rx.fast
+            else "cache (light mode)"
+        )  # fmt: skip
         rx_log.info("%s ready (%d ms)", what, self.rx.init_ms)
         return True
 
@@ -524,11 +610,15 @@ class Miner:
                 build.cancel.set()
         self.finished.set()
 
+    def huge_pages_needed(self) -> int:
+        """The cache, the dataset when the host builds it, and a scratchpad a thread."""
+        return hugepages.pages_needed(self.rx.builds_dataset, max(1, self.total_threads))
+
     def reserve_huge_pages(self) -> str:
         """Reserve what the dataset, cache and scratchpads need; the banner's HUGE PAGES text."""
         if not self.config.cpu.huge_pages:
             return "disabled (--no-huge-pages)"
-        needed = hugepages.pages_needed(self.rx.fast, max(1, self.total_threads))
+        needed = self.huge_pages_needed()
         report = hugepages.ensure(needed)
         self.state.dataset.huge_pages = (min(report.free_after, needed), needed)
         return f"{report.message} ({needed} needed)"
@@ -548,6 +638,7 @@ class Miner:
         if not self.backends:
             log.error("no backend can run: enable one with --cpu, --opencl or --cuda")
             return 1
+        self._set_dataset_need()
         huge_pages = self.reserve_huge_pages()
         if on_started is not None:
             on_started(huge_pages)

@@ -229,6 +229,11 @@ class Backend(abc.ABC):
         """Lines for the start-up banner."""
         return []
 
+    def needs_host_dataset(self) -> bool:
+        """Whether its threads read the host's fast-mode dataset (the miner has it built only
+        when a backend says so); asked once it can run (``availability``)."""
+        return False
+
     def api_fields(self) -> dict[str, object]:
         """Backend-specific keys of its /2/backends entry."""
         return {}

@@ -44,6 +44,11 @@ class RWLock:
                 self._cond.wait()
             self._readers += 1
 
+    @property
+    def writer_waiting(self) -> bool:
+        """A key or mode change waits for the readers (read unlocked: a hint, polled)."""
+        return self._waiting_writers > 0
+
     def release_read(self) -> None:
         with self._cond:
             self._readers -= 1
@@ -131,6 +136,11 @@ class RandomXContext:
     into second buffers (``build_ahead``, then ``prepare`` swaps them in); or, in fast mode,
     the new cache is built and every backend hashes in light mode (``bridging``) while
     ``finish_bridge`` fills the dataset; or the old way, everything rebuilt under the lock.
+
+    Fast mode builds the host's 2080 MiB dataset only while ``dataset_needed`` (the miner sets
+    it from its backends: CPU VMs read it, and GPUs that copy or map it); without it the
+    context holds the cache alone ("cache-only fast": GPUs build their datasets on the device,
+    and VMs, the share checker's included, hash in light mode).
     """
 
     def __init__(self, mode: str = "auto", init_threads: int = 0, huge_pages: bool = True) -> None:
@@ -143,6 +153,7 @@ class RandomXContext:
         self.cache: Cache | None = None
         self.dataset: Dataset | None = None
         self.bridging = False  # fast mode hashing the cache alone until the dataset is built
+        self.dataset_needed = True  # a running backend reads the host's dataset (fast mode)
         self.init_ms = 0
         self._ahead: SeedKey | None = None  # the next seed, built while the current one mines
         self._ahead_lock = threading.Lock()
@@ -157,8 +168,20 @@ class RandomXContext:
 
     @property
     def hashing_fast(self) -> bool:
-        """Whether VMs hash with the dataset now (not in light mode, nor bridging)."""
+        """Whether backends hash in fast mode now (not in light mode, nor bridging): GPUs with
+        their own or the host's dataset."""
         return self.fast and not self.bridging
+
+    @property
+    def builds_dataset(self) -> bool:
+        """Whether a key's host dataset is built (fast mode, and a backend reads it)."""
+        return self.fast and self.dataset_needed
+
+    @property
+    def vm_fast(self) -> bool:
+        """Whether VMs hash with the host's dataset now: fast mode with the dataset built for
+        the current seed (else light VMs over the cache)."""
+        return self.hashing_fast and self.dataset is not None
 
     @property
     def ahead_seed(self) -> bytes | None:
@@ -181,10 +204,12 @@ class RandomXContext:
         try:
             started = time.monotonic()
             self._init_cache(seed)
-            if self.fast:
+            if self.builds_dataset:
                 if self.dataset is None:
                     self.dataset = Dataset(self.flags)
                 self._build_dataset(progress, cancel)
+            else:
+                self._release_dataset()
             self.bridging = False
             self.seed = bytes(seed)
             self.generation += 1
@@ -212,6 +237,9 @@ class RandomXContext:
         self.lock.acquire_write()
         try:
             old = SeedKey(b"", self.cache, self.dataset) if self.cache is not None else None
+            if ahead.dataset is not None and not self.builds_dataset:
+                ahead.dataset.release()  # no backend reads it any more
+                ahead.dataset = None
             self.cache, self.dataset = ahead.cache, ahead.dataset
             self.seed, self.bridging, self.init_ms = bytes(seed), False, 0
             self.generation += 1
@@ -235,27 +263,64 @@ class RandomXContext:
         finally:
             self.lock.release_write()
 
+    def bridge_current(self) -> None:
+        """Fast mode, the current seed's host dataset missing (a backend that reads it started
+        while the context held the cache alone): every backend in light mode until
+        ``finish_bridge`` has built it."""
+        self.lock.acquire_write()
+        try:
+            assert self.seed is not None and self.cache is not None
+            self.bridging = True
+            self.generation += 1
+        finally:
+            self.lock.release_write()
+
     def finish_bridge(
         self, progress: Progress | None = None, cancel: threading.Event | None = None
     ) -> None:
         """Fill the dataset from the bridged cache while light-mode VMs hash (no fast VM uses
-        the dataset meanwhile), then back to fast mode; Cancelled leaves the bridge on."""
+        the dataset meanwhile), then back to fast mode; Cancelled leaves the bridge on.  When
+        no backend reads the host's dataset (any more) it is not built, and any old one freed."""
         with self._filling:
             assert self.bridging and self.cache is not None
-            if self.dataset is None:
-                self.dataset = Dataset(self.flags)
-            self._build_dataset(progress, cancel)
+            if self.dataset_needed:
+                if self.dataset is None:
+                    self.dataset = Dataset(self.flags)
+                self._build_dataset(progress, cancel)
         self.lock.acquire_write()
         try:
+            if not self.dataset_needed:
+                self._release_dataset()
             self.bridging = False
             self.generation += 1
             self._drop_verifier()
         finally:
             self.lock.release_write()
 
+    def drop_dataset(self) -> None:
+        """No backend reads the host's dataset any more: free it (an unfinished bridge ends:
+        the backends hash fast, GPUs with their own datasets)."""
+        with self._filling:  # a bridge's fill was cancelled and has ended
+            pass
+        self.lock.acquire_write()
+        try:
+            self._release_dataset()
+            if self.bridging:
+                self.bridging = False
+                self.generation += 1
+            self._drop_verifier()
+        finally:
+            self.lock.release_write()
+
+    def _release_dataset(self) -> None:
+        """(Under the write lock.)  Free the host's dataset; VMs hash in light mode after."""
+        if self.dataset is not None:
+            self.dataset.release()
+            self.dataset = None
+
     def ahead_memory_problem(self) -> str:
         """Why a second cache (and dataset) cannot be built now; "" when it can."""
-        needed = CACHE_SIZE + (DATASET_BYTES if self.fast else 0) + SPARE_BYTES
+        needed = CACHE_SIZE + (DATASET_BYTES if self.builds_dataset else 0) + SPARE_BYTES
         available = psutil.virtual_memory().available
         if available < needed:
             mib = 1024 * 1024
@@ -265,13 +330,14 @@ class RandomXContext:
     def build_ahead(
         self, seed: bytes, progress: Progress | None = None, cancel: threading.Event | None = None
     ) -> None:
-        """Build ``seed``'s cache and dataset into new buffers while mining goes on (no lock:
-        nothing hashes with them yet); ``prepare`` swaps them in.  Cancelled frees them."""
+        """Build ``seed``'s cache and dataset (when ``builds_dataset``) into new buffers while
+        mining goes on (no lock: nothing hashes with them yet); ``prepare`` swaps them in.
+        Cancelled frees them."""
         cache = Cache(self.flags)
         key = SeedKey(bytes(seed), cache, None)
         try:
             cache.init(seed)
-            if self.fast:
+            if self.builds_dataset:
                 key.dataset = Dataset(self.flags)
                 build_dataset(key.dataset, cache, self.init_threads, progress, cancel)
             if cancel is not None and cancel.is_set():
@@ -297,11 +363,12 @@ class RandomXContext:
 
     def create_vm(self) -> VM:
         """A VM for one worker thread (call under the read lock, after prepare)."""
-        return VM(self.flags, self.cache, self.dataset if self.hashing_fast else None)
+        return VM(self.flags, self.cache, self.dataset if self.vm_fast else None)
 
     def vm_fits(self, vm: VM) -> bool:
-        """Whether a VM hashes the way the context does now (a bridge starts or ended)."""
-        return vm.full_mem == self.hashing_fast
+        """Whether a VM hashes the way the context does now (a bridge starts or ended, the
+        host's dataset was built or freed)."""
+        return vm.full_mem == self.vm_fast
 
     def refresh_vm(self, vm: VM, generation: int) -> int:
         """Point a VM at the current cache or dataset after a key change; returns the current
@@ -343,9 +410,7 @@ class RandomXContext:
         self.lock.acquire_write()
         try:
             self._drop_verifier()
-            if self.dataset is not None:
-                self.dataset.release()
-                self.dataset = None
+            self._release_dataset()
             if self.cache is not None:
                 self.cache.release()
                 self.cache = None

@@ -36,10 +36,10 @@ def total_pages() -> int:
     return _meminfo("HugePages_Total")
 
 
-def pages_needed(fast: bool, threads: int) -> int:
-    """Dataset (2080 MiB) when fast, cache (256 MiB), and one 2 MiB scratchpad per thread."""
-    dataset = 1040 if fast else 0
-    return dataset + 128 + threads
+def pages_needed(dataset: bool, threads: int) -> int:
+    """The dataset (2080 MiB) when the host builds it (fast mode, read by a backend), the
+    cache (256 MiB), and one 2 MiB scratchpad per thread."""
+    return (1040 if dataset else 0) + 128 + threads
 
 
 def ensure(needed: int) -> HugePagesReport:

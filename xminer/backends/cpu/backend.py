@@ -36,6 +36,10 @@ class CpuBackend(Backend):
             for i, t in enumerate(self.plan)
         ]
 
+    def needs_host_dataset(self) -> bool:
+        """CPU VMs hash over the host's dataset in fast mode."""
+        return bool(self.plan)
+
     def describe(self) -> list[str]:
         affinity = [t.affinity for t in self.plan]
         return [

@@ -75,6 +75,10 @@ class CudaBackend(GpuBackend):
                     return "unavailable: nvcc not found and no cached kernels (CUDA_HOME)"
         return None
 
+    def reads_host_dataset(self, thread: CudaThread, device: CudaDevice | None) -> bool:  # type: ignore[override]
+        """dataset_host (the card too small, or asked): the card maps the host's dataset."""
+        return bool(thread.dataset_host)
+
     def prepare_devices(self) -> None:
         from xminer.backends.cuda.randomx import cuda_device
 

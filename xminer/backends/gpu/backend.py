@@ -54,6 +54,11 @@ class GpuBackend(Backend):
         """Why the planned threads cannot run here after all (None: they can)."""
         return None
 
+    def reads_host_dataset(self, thread: Any, device: GpuDevice | None) -> bool:
+        """Whether a planned thread's fast mode copies or maps the host's dataset instead of
+        building its own on the device (what GpuRandomX.builds_on_device will say)."""
+        return False
+
     def prepare_devices(self) -> None:
         """Before the workers are made, on the thread that makes them."""
 
@@ -77,6 +82,10 @@ class GpuBackend(Backend):
         if not self.plan:
             return self.why_no_threads()
         return self.plan_unavailable()
+
+    def needs_host_dataset(self) -> bool:
+        by_key = self._by_key()
+        return any(self.reads_host_dataset(t, by_key.get(t.device_key)) for t in self.plan)
 
     def _by_key(self) -> dict[Hashable, GpuDevice]:
         return {d.key: d for d in self.devices}

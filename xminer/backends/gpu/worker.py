@@ -82,11 +82,13 @@ class GpuWorker(Worker):
         self.gpu = self.make_gpu("fast" if self.backend.ctx.rx.hashing_fast else "light")
 
     def key_dataset(self, rx: RandomXContext) -> Dataset | None:
-        """The dataset set_key gets with the context's cache (None: the cache alone)."""
-        return rx.dataset if rx.hashing_fast else None
+        """The host's dataset set_key gets with the context's cache (None: the cache alone;
+        a thread that reads the host's builds its own then, see ``needs_host_dataset``)."""
+        return rx.dataset if rx.vm_fast else None
 
     def _follow_key(self) -> bool:
-        """The GPU on the context's key and mode; False when a stop cut its dataset build short."""
+        """The GPU on the context's key and mode; False when a stop or a key change (a seed
+        switch waiting for the read lock this runs under) cut its dataset build short."""
         rx = self.backend.ctx.rx
         mode = "fast" if rx.hashing_fast else "light"
         if self.gpu.mode != mode:  # a light-mode bridge at a seed switch began or ended
@@ -96,7 +98,11 @@ class GpuWorker(Worker):
         if rx.seed is None or self.gpu.key == rx.seed:
             return True
         stopping = self.backend.stopping
-        if not self.gpu.set_key(rx.seed, rx.cache, self.key_dataset(rx), stopping.is_set):
+
+        def stop() -> bool:  # a stop, or a key change waiting for this build of the old key
+            return stopping.is_set() or rx.lock.writer_waiting
+
+        if not self.gpu.set_key(rx.seed, rx.cache, self.key_dataset(rx), stop):
             return False
         if mode == "fast":
             log.info(

@@ -76,6 +76,12 @@ class OpenCLBackend(GpuBackend):
             f"bfactor {thread.bfactor} affinity {thread.affinity}"
         )
 
+    def reads_host_dataset(self, thread: OclThread, device: OclDevice | None) -> bool:  # type: ignore[override]
+        """A CPU device (PoCL) copies the host's dataset: the library builds it faster."""
+        from xminer.backends.opencl.randomx import OpenCLRandomX
+
+        return device is not None and not OpenCLRandomX.builds_on(device)
+
     def platform(self) -> OclPlatform | None:
         """The platform in use: the first thread's (the first selected without threads)."""
         if self.plan:

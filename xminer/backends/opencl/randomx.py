@@ -180,6 +180,14 @@ class OpenCLRandomX(GpuRandomX):
         faster (tools/bench_gpu.py --dataset-build), so it copies the host's."""
         return not self.ck.device_info.is_cpu
 
+    @classmethod
+    def builds_on(cls, device: OclDevice) -> bool:
+        """What ``builds_on_device()`` says for an instance on ``device`` (the class's
+        ``build_on_device`` over the device's kind), before one is made."""
+        if cls.build_on_device is None:
+            return not device.is_cpu
+        return bool(cls.build_on_device)
+
     def _wait(self) -> None:
         self.ck.queue.finish()
 
