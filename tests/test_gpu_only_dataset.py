@@ -25,7 +25,7 @@ from xminer.config.profiles import CpuThread
 from xminer.job import Job, JobSlot, Result
 from xminer.miner import Miner
 from xminer.randomx import hugepages
-from xminer.randomx.binding import VM, Cache, recommended_flags
+from xminer.randomx.binding import hash_once
 from xminer.randomx.constants import DATASET_BYTES
 from xminer.randomx.context import RandomXContext
 from xminer.state import SharedState
@@ -34,21 +34,6 @@ FAST_MEMORY = DATASET_BYTES + 2 * 1024**3
 NOT_BUILT = "dataset: not built on the host (no backend reads it)"
 SEED = bytes(range(32))
 NEXT = bytes(range(1, 33))
-
-
-def library_hash(key: bytes, data: bytes) -> bytes:
-    """The library's hash, from a light VM of its own (no context of ours)."""
-    flags = recommended_flags()
-    cache = Cache(flags)
-    try:
-        cache.init(key)
-        vm = VM(flags, cache, None)
-        try:
-            return vm.hash(data)
-        finally:
-            vm.destroy()
-    finally:
-        cache.release()
 
 
 class Sink:
@@ -178,7 +163,7 @@ def test_gpu_only_fast_miner_builds_no_host_dataset(device_builds: Any) -> None:
                 assert miner.state.dataset.ready
                 await miner.set_job(Job("k", bytes(76), NEXT, target=0, height=2048))
                 assert rx.seed == NEXT and rx.dataset is None
-                assert rx.verify_hash(data) == library_hash(NEXT, data)
+                assert rx.verify_hash(data) == hash_once(NEXT, data)
         text = messages(records)
         assert text.count(NOT_BUILT) == 1
         assert "cache (no host dataset: the GPUs build theirs) ready" in "\n".join(text)
@@ -237,7 +222,7 @@ def test_live_change_turning_the_cpu_on_builds_the_dataset(device_builds: Any) -
         assert "fast mode again after" in text and " failed " not in text
         for share in shares:
             assert share.backend == "cpu"
-            assert share.hash == library_hash(SEED, share.job.blob_with_nonce(share.nonce))
+            assert share.hash == hash_once(SEED, share.job.blob_with_nonce(share.nonce))
 
     run(body(), 1500)
 
