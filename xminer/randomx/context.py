@@ -287,24 +287,22 @@ class RandomXContext:
                 if self.dataset is None:
                     self.dataset = Dataset(self.flags)
                 self._build_dataset(progress, cancel)
-        self.lock.acquire_write()
-        try:
-            if not self.dataset_needed:
-                self._release_dataset()
-            self.bridging = False
-            self.generation += 1
-            self._drop_verifier()
-        finally:
-            self.lock.release_write()
+        self._leave_bridge(keep_dataset=self.dataset_needed)
 
     def drop_dataset(self) -> None:
         """No backend reads the host's dataset any more: free it (an unfinished bridge ends:
         the backends hash fast, GPUs with their own datasets)."""
         with self._filling:  # a bridge's fill was cancelled and has ended
             pass
+        self._leave_bridge(keep_dataset=False)
+
+    def _leave_bridge(self, keep_dataset: bool) -> None:
+        """Fast mode again (a bridge, if on, ends: VMs are made anew), the host's dataset kept
+        or freed; the share checker's VM follows."""
         self.lock.acquire_write()
         try:
-            self._release_dataset()
+            if not keep_dataset:
+                self._release_dataset()
             if self.bridging:
                 self.bridging = False
                 self.generation += 1
